@@ -1,0 +1,3 @@
+from shellenv.cli import main
+
+raise SystemExit(main())

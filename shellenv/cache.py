@@ -1,0 +1,213 @@
+"""The key cache: one 0600 file of keys and expiry per profile, plus a stamp that shells read for free.
+
+It holds only keys, their expiry and what they are for: never a password, an MFA seed or an assertion.
+Every write goes through `write_private` (temp file, fsync, rename), so a reader sees the old file or the new
+one, never a torn one. Logins of one profile are single-flight through `KeyCache.login_lock`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from shellenv import paths
+from shellenv.credentials import Credentials
+
+if TYPE_CHECKING:
+    from shellenv.terminal import Terminal
+
+log = logging.getLogger(__name__)
+
+LOCK_POLL_SECONDS = 0.2
+LOCK_WAIT_SECONDS = 600.0  # a login with a push to approve can take minutes
+
+
+def private_dir(path: Path) -> Path:
+    """Create `path` (and parents) as 0700 folders; tighten it if it exists with looser modes."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o077:
+        os.chmod(path, 0o700)
+    return path
+
+
+def write_private(path: Path, data: bytes, *, mtime: float | None = None) -> None:
+    """Replace `path` atomically with `data`, mode 0600. With `mtime`, the new file carries that mtime."""
+    private_dir(path.parent)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if mtime is not None:
+            os.utime(temp, (mtime, mtime))
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def file_key(name: str) -> str:
+    """A profile name as a safe file name (profile names may hold '/', ':' or anything else)."""
+    return quote(name, safe="-_.@+=,") or "_"
+
+
+class KeyCache:
+    """Cached keys by profile name, under $XDG_CACHE_HOME/shellenv/sessions."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = root or paths.cache_dir() / "sessions"
+
+    def path(self, profile: str) -> Path:
+        return self.root / f"{file_key(profile)}.json"
+
+    def stamp_path(self, profile: str) -> Path:
+        """The stamp shells read on their prompt: content and mtime are the keys' expiry in epoch seconds."""
+        return self.root / f"{file_key(profile)}.expiry"
+
+    def load(self, profile: str) -> Credentials | None:
+        try:
+            data = json.loads(self.path(profile).read_bytes())
+            credentials = Credentials.from_json(data)
+        except FileNotFoundError:
+            log.debug("cache miss for %s: nothing cached", profile)
+            return None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.debug("cache miss for %s: unreadable entry (%s)", profile, type(exc).__name__)
+            return None
+        if credentials.profile != profile:
+            log.debug("cache miss for %s: entry belongs to %s", profile, credentials.profile)
+            return None
+        return credentials
+
+    def store(self, credentials: Credentials) -> None:
+        body = json.dumps(credentials.to_json(), indent=2).encode() + b"\n"
+        write_private(self.path(credentials.profile), body)
+        expiry = credentials.expiry_epoch
+        write_private(self.stamp_path(credentials.profile), f"{expiry}\n".encode(), mtime=expiry)
+        log.debug("cached %s for %s", credentials.describe(), credentials.profile)
+
+    def remove(self, profile: str) -> None:
+        for path in (self.path(profile), self.stamp_path(profile)):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+    def profiles(self) -> list[str]:
+        """Names of the profiles with an entry, readable or not."""
+        if not self.root.is_dir():
+            return []
+        names = []
+        for path in sorted(self.root.glob("*.json")):
+            credentials = self.load_path(path)
+            if credentials:
+                names.append(credentials.profile)
+        return names
+
+    def load_path(self, path: Path) -> Credentials | None:
+        try:
+            return Credentials.from_json(json.loads(path.read_bytes()))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    @contextlib.contextmanager
+    def login_lock(self, profile: str, terminal: Terminal | None = None) -> Iterator[None]:
+        """Hold the login of `profile` for this process alone: other callers wait, then read the cache.
+
+        The lock is a kernel file lock, released when its holder dies. A holder whose process is gone but
+        whose lock lives on (a child inherited the descriptor) is detected with psutil and taken over.
+        """
+        from filelock import FileLock, Timeout
+
+        private_dir(self.root)
+        lock_path = self.root / f"{file_key(profile)}.lock"
+        owner_path = self.root / f"{file_key(profile)}.owner"
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        told = False
+        while True:
+            lock = FileLock(str(lock_path), mode=0o600, is_singleton=False)
+            try:
+                lock.acquire(timeout=LOCK_POLL_SECONDS)
+                break
+            except Timeout:
+                owner = _read_owner(owner_path)
+                if owner and not _alive(*owner):
+                    log.info("taking over the login lock of %s from dead process %d", profile, owner[0])
+                    _take_over(lock_path, owner_path, owner)
+                    continue
+                if not told and terminal is not None:
+                    who = f" (process {owner[0]})" if owner else ""
+                    terminal.message(f"another shellenv{who} is logging in to {profile}; waiting for it")
+                    told = True
+                if time.monotonic() > deadline:
+                    from shellenv.errors import NetworkError
+
+                    raise NetworkError(
+                        f"gave up waiting for another login of {profile}; try again"
+                    ) from None
+        try:
+            _write_owner(owner_path)
+            yield
+        finally:
+            with contextlib.suppress(OSError):
+                owner_path.unlink()
+            lock.release()
+
+
+def _read_owner(path: Path) -> tuple[int, float] | None:
+    try:
+        pid, started = path.read_text().split()
+        return int(pid), float(started)
+    except (OSError, ValueError):
+        return None
+
+
+def _write_owner(path: Path) -> None:
+    import psutil
+
+    me = psutil.Process()
+    write_private(path, f"{me.pid} {me.create_time()}\n".encode())
+
+
+def _alive(pid: int, started: float) -> bool:
+    """Is the process that wrote the owner file still running (and not a new one with a reused pid)?"""
+    import psutil
+
+    try:
+        process = psutil.Process(pid)
+        return abs(process.create_time() - started) < 1.0 and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _take_over(lock_path: Path, owner_path: Path, owner: tuple[int, float]) -> None:
+    """Replace a lock file whose holder is dead, once: only if the owner file still names that holder."""
+    if _read_owner(owner_path) != owner:
+        return
+    with contextlib.suppress(FileNotFoundError):
+        owner_path.unlink()
+    with contextlib.suppress(FileNotFoundError):
+        lock_path.unlink()

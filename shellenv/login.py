@@ -1,0 +1,194 @@
+"""Getting keys for a profile: from the cache when they are still good, else a login at the IdP and STS.
+
+This is the one place that decides between the cache and a login, and that turns a provider's assertion
+into keys. It holds the single-flight lock around a login; it never prints shell code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import TYPE_CHECKING
+
+from shellenv.cache import KeyCache
+from shellenv.credentials import Credentials
+from shellenv.errors import NeedsLoginError, NotFoundError
+
+if TYPE_CHECKING:
+    from shellenv.config import Config, IdpConfig, Profile
+    from shellenv.saml import Assertion, Role
+    from shellenv.terminal import Terminal
+
+log = logging.getLogger(__name__)
+
+# Keys served from the cache must stay good at least this long, so a command started now does not die.
+MIN_VALIDITY_SECONDS = 300
+
+
+class Login:
+    """Keys for profiles of one config, through one terminal and one cache."""
+
+    def __init__(self, config: Config, terminal: Terminal, cache: KeyCache | None = None) -> None:
+        self.config = config
+        self.terminal = terminal
+        self.cache = cache or KeyCache()
+
+    # -- profiles ------------------------------------------------------------------------------------------
+
+    def credentials(self, profile_name: str, *, force: bool = False, cached_only: bool = False,
+                    min_validity: float = MIN_VALIDITY_SECONDS) -> Credentials:
+        """Keys for a profile of the config (or an ad-hoc one from an earlier pick, found in the cache)."""
+        if not force:
+            cached = self._cached(profile_name, min_validity)
+            if cached:
+                return cached
+        if cached_only:
+            raise NeedsLoginError(f"no valid cached keys for {profile_name}; run `shellenv use {profile_name}`")
+        profile = self._profile(profile_name)
+        with self.cache.login_lock(profile_name, self.terminal):
+            if not force:
+                # Another process may have logged in while we waited for the lock.
+                cached = self._cached(profile_name, min_validity)
+                if cached:
+                    return cached
+            credentials = self._login(profile)
+            self.cache.store(credentials)
+        return credentials
+
+    def _cached(self, profile_name: str, min_validity: float) -> Credentials | None:
+        cached = self.cache.load(profile_name)
+        if cached is None:
+            return None
+        left = cached.seconds_left()
+        if left < min_validity:
+            log.info("cache miss for %s: keys expire in %d s", profile_name, max(0, int(left)))
+            return None
+        log.info("cache hit for %s: %s", profile_name, cached.describe())
+        return cached
+
+    def _profile(self, name: str) -> Profile:
+        if name in self.config.profiles:
+            return self.config.profile(name)
+        cached = self.cache.load(name)
+        if cached is not None and cached.idp in self.config.idps:
+            # An ad-hoc role picked earlier: log in again for the same role through the same IdP.
+            from shellenv.config import Profile
+
+            return Profile(name=name, idp=cached.idp, role_arn=cached.role_arn, region=cached.region)
+        return self.config.profile(name)  # raises NotFoundError with a suggestion
+
+    def _login(self, profile: Profile) -> Credentials:
+        idp = self.config.idp(profile.idp)
+        log.info("logging in to %s (%s) for %s", idp.name, idp.type, profile.name)
+        if idp.type == "sso":
+            return self._sso(idp, profile)
+        assertion_text, assertion = self._assertion(idp)
+        role_arn = profile.role_arn or f"arn:aws:iam::{profile.account_id}:role/{profile.role_name}"
+        role = assertion.role(role_arn, profile.principal_arn)
+        if role is None:
+            offered = ", ".join(r.role_arn for r in assertion.roles) or "none"
+            raise NotFoundError(
+                f"{idp.name} does not offer {role_arn} to you (it offers: {offered}); "
+                f"fix role_arn in [profile.{profile.name}]"
+            )
+        return self._assume(idp, role, assertion_text, assertion, profile.name, profile.region,
+                            profile.duration)
+
+    # -- a role picked by hand -----------------------------------------------------------------------------
+
+    def pick(self) -> Credentials:
+        """Log in, let the user pick among the roles the IdP offers, and return (and cache) its keys."""
+        idps = [idp for idp in self.config.idps.values()]
+        if not idps:
+            raise NotFoundError(f"no [idp.NAME] in {self.config.path}; add one (see the README)")
+        idp = idps[self.terminal.choose("Which IdP?", [f"{i.name} ({i.type})" for i in idps])]
+        if idp.type == "sso":
+            return self._pick_sso(idp)
+        assertion_text, assertion = self._assertion(idp)
+        if not assertion.roles:
+            raise NotFoundError(f"{idp.name} offers you no AWS role; ask its admin to assign one")
+        roles = sorted(assertion.roles, key=lambda r: (self._account_label(r.account_id), r.role_arn))
+        labels = [f"{self._account_label(r.account_id)}  {r.role_arn.split(':', 5)[5]}" for r in roles]
+        role = roles[self.terminal.choose("Which role?", labels, why="a role")]
+        name = self._adhoc_name(role.account_id, role.name)
+        credentials = self._assume(idp, role, assertion_text, assertion, name, None, None)
+        self.cache.store(credentials)
+        return credentials
+
+    def _account_label(self, account_id: str) -> str:
+        alias = self.config.alias(account_id)
+        return f"{alias} ({account_id})" if alias else account_id
+
+    def _adhoc_name(self, account_id: str, role_name: str) -> str:
+        """The name an ad-hoc pick goes by: the profile of the config for that role if there is one."""
+        for profile in self.config.profiles.values():
+            if profile.account == account_id and (profile.role_name == role_name or (
+                    profile.role_arn or "").rsplit("/", 1)[-1] == role_name):
+                return profile.name
+        return f"{self.config.alias(account_id) or account_id}/{role_name}"
+
+    # -- the steps -----------------------------------------------------------------------------------------
+
+    def _assertion(self, idp: IdpConfig) -> tuple[str, Assertion]:
+        from shellenv import saml
+        from shellenv.providers import provider_class
+        from shellenv.providers.base import Secrets
+
+        provider = provider_class(idp.type)(idp, self.terminal, Secrets(idp, self.terminal))
+        response = provider.fetch_assertion()
+        assertion = saml.parse(response.assertion)
+        if response.destination and not assertion.destination:
+            assertion = dataclasses.replace(assertion, destination=response.destination)
+        return response.assertion, assertion
+
+    def _assume(self, idp: IdpConfig, role: Role, assertion_text: str, assertion: Assertion,
+                name: str, region: str | None, duration: int | None) -> Credentials:
+        from shellenv import sts
+
+        duration = duration or assertion.session_duration or sts.FALLBACK_DURATION
+        duration = max(900, min(duration, 43200))
+        log.info("assuming %s for %d s", role.role_arn, duration)
+        keys = sts.assume_role_with_saml(role, assertion_text, region=region, duration=duration,
+                                         on_notice=self.terminal.message)
+        credentials = Credentials(
+            access_key_id=keys.access_key_id,
+            secret_access_key=keys.secret_access_key,
+            session_token=keys.session_token,
+            expiration=keys.expiration,
+            role_arn=role.role_arn,
+            profile=name,
+            region=region or sts.region_for(role.partition, None),
+            account_alias=self.config.alias(role.account_id),
+            assumed_role_arn=keys.assumed_role_arn,
+            idp=idp.name,
+        )
+        log.info("got %s", credentials.describe())
+        return credentials
+
+    def _sso(self, idp: IdpConfig, profile: Profile) -> Credentials:
+        from shellenv.providers import provider_class
+
+        account_id = profile.account or ""
+        role_name = profile.role_name or (profile.role_arn or "").rsplit("/", 1)[-1]
+        center = provider_class("sso")(idp, self.terminal)
+        credentials = center.role_credentials(account_id, role_name)
+        return dataclasses.replace(credentials, profile=profile.name, region=profile.region or
+                                   credentials.region, account_alias=self.config.alias(account_id),
+                                   idp=idp.name)
+
+    def _pick_sso(self, idp: IdpConfig) -> Credentials:
+        from shellenv.providers import provider_class
+
+        center = provider_class("sso")(idp, self.terminal)
+        roles = sorted(center.list_roles(), key=lambda r: (r.account_name, r.role_name))
+        if not roles:
+            raise NotFoundError(f"{idp.name} offers you no AWS account; ask its admin to assign one")
+        labels = [f"{self.config.alias(r.account_id) or r.account_name} ({r.account_id})  {r.role_name}"
+                  for r in roles]
+        chosen = roles[self.terminal.choose("Which role?", labels, why="a role")]
+        credentials = center.role_credentials(chosen.account_id, chosen.role_name)
+        credentials = dataclasses.replace(
+            credentials, profile=self._adhoc_name(chosen.account_id, chosen.role_name),
+            account_alias=self.config.alias(chosen.account_id) or chosen.account_name, idp=idp.name)
+        self.cache.store(credentials)
+        return credentials

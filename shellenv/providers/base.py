@@ -1,0 +1,134 @@
+"""The contract between shellenv and an identity provider, and the pieces every provider shares.
+
+A provider logs the user in (password, MFA) and returns a SAML response; it never calls STS, touches the
+cache or writes shell code. Secrets pass through `Secrets`, so none is read from argv or written anywhere.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from shellenv.errors import Interrupted, MfaError
+
+if TYPE_CHECKING:
+    from shellenv.config import IdpConfig
+    from shellenv.terminal import Terminal
+
+log = logging.getLogger(__name__)
+
+PUSH_POLL_SECONDS = 2.0
+PUSH_TIMEOUT_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class SamlResponse:
+    """A base64 SAMLResponse and the URL its form was to be posted to (the AWS sign-in URL, which names the
+    partition), if the IdP said."""
+
+    assertion: str
+    destination: str | None = None
+
+
+class Secrets:
+    """Hands a provider the user's secrets for one IdP: from the config (or the keyring), else the terminal.
+
+    A provider calls `reject_password()` when the IdP refuses the password, so that a stored one is dropped and
+    never retried into a lockout.
+    """
+
+    def __init__(self, idp: IdpConfig, terminal: Terminal) -> None:
+        self.idp = idp
+        self.terminal = terminal
+        self._password: str | None = None
+
+    def username(self) -> str:
+        name = self.idp.get("username")
+        if name:
+            return str(name)
+        return self.terminal.ask(f"Username for {self.idp.name}: ", why="a username")
+
+    def password(self) -> str:
+        if self._password is None:
+            stored = self.stored("password")
+            if stored:
+                self._password = stored
+            else:
+                self._password = self.terminal.ask(
+                    f"Password for {self.idp.name}: ", secret=True, why="a password"
+                )
+        return self._password
+
+    def reject_password(self) -> None:
+        """The IdP refused the password: forget it, here and wherever it is stored."""
+        self._password = None
+
+    def stored(self, kind: str) -> str | None:
+        """A secret kept for this IdP ("password", "client_secret", "totp_secret"), or None."""
+        value = self.idp.get(kind)
+        return str(value) if value else None
+
+    def totp_code(self) -> str | None:
+        """The current TOTP code when a seed is stored for this IdP, else None."""
+        seed = self.stored("totp_secret")
+        if not seed:
+            return None
+        import pyotp
+
+        log.debug("computing the TOTP code from the stored seed")
+        return pyotp.TOTP(seed.replace(" ", "").upper()).now()
+
+    def ask_code(self, factor_label: str) -> str:
+        code = self.terminal.ask(f"Code from {factor_label}: ", why="an MFA code").strip()
+        if not code:
+            raise MfaError(f"no code was entered for {factor_label}; run the command again")
+        return code
+
+
+class SamlProvider(Protocol):
+    """What every SAML identity provider offers."""
+
+    def __init__(self, idp: IdpConfig, terminal: Terminal, secrets: Secrets) -> None: ...
+
+    def fetch_assertion(self) -> SamlResponse:
+        """Log in with the password and MFA; return the SAML response for the AWS app."""
+        ...
+
+
+def wait_for_push(
+    poll: Callable[[], bool],
+    terminal: Terminal,
+    *,
+    label: str,
+    timeout: float = PUSH_TIMEOUT_SECONDS,
+    interval: float = PUSH_POLL_SECONDS,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> bool:
+    """Poll until the push is approved; show that we are waiting.
+
+    `poll()` returns True once approved, False while pending, and raises MfaError when rejected.
+    Returns False on time-out or when the user presses Ctrl-C, so the caller can fall back to a code.
+    """
+    start = clock()
+    try:
+        while True:
+            if poll():
+                terminal.message(f"{label} approved")
+                return True
+            waited = clock() - start
+            if waited >= timeout:
+                terminal.message(f"{label} was not answered within {int(timeout)}s")
+                return False
+            terminal.status(
+                f"waiting for you to approve {label}... {int(waited)}s (Ctrl-C to type a code instead)"
+            )
+            sleep(interval)
+    except KeyboardInterrupt:
+        terminal.message("stopped waiting for the push")
+        return False
+    except Interrupted:
+        return False

@@ -1,0 +1,141 @@
+"""Talking to the person at the keyboard: messages on stderr, questions on the terminal.
+
+This module owns every prompt shellenv shows. It never writes to stdout, which the shell may be capturing
+for `eval`, and it never reads a secret from anywhere but the terminal device.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from typing import TextIO
+
+from shellenv.errors import Interrupted, NeedsLoginError
+
+TTY_PATH = "/dev/tty"
+
+
+class Terminal:
+    """The user's terminal. Tests run shellenv under a pseudo-terminal, so this is the real path there too."""
+
+    def __init__(self, *, stderr: TextIO | None = None, tty_path: str = TTY_PATH) -> None:
+        self._stderr = stderr if stderr is not None else sys.stderr
+        self._tty_path = tty_path
+        self._status_shown = False
+
+    # -- output --------------------------------------------------------------------------------------------
+
+    def message(self, text: str) -> None:
+        """One line for the user, on stderr."""
+        self._clear_status()
+        print(f"shellenv: {text}", file=self._stderr, flush=True)
+
+    def status(self, text: str) -> None:
+        """A line that the next status or message replaces, such as 'waiting for push approval... 12s'."""
+        if self._stderr.isatty():
+            self._stderr.write(f"\r\033[2Kshellenv: {text}")
+            self._stderr.flush()
+            self._status_shown = True
+        else:
+            print(f"shellenv: {text}", file=self._stderr, flush=True)
+
+    def _clear_status(self) -> None:
+        if self._status_shown:
+            self._stderr.write("\r\033[2K")
+            self._stderr.flush()
+            self._status_shown = False
+
+    # -- input ---------------------------------------------------------------------------------------------
+
+    @property
+    def interactive(self) -> bool:
+        """True when a terminal is there to ask on."""
+        try:
+            fd = os.open(self._tty_path, os.O_RDWR | os.O_NOCTTY)
+        except OSError:
+            return False
+        os.close(fd)
+        return True
+
+    def ask(self, prompt: str, *, secret: bool = False, why: str = "an answer") -> str:
+        """Ask on the terminal and return the answer without its newline.
+
+        `why` names what is missing when there is no terminal, for the error message.
+        """
+        self._clear_status()
+        with self._open_tty(why) as tty:
+            tty.write(prompt)
+            tty.flush()
+            try:
+                if secret:
+                    answer = _read_hidden(tty)
+                else:
+                    answer = tty.readline()
+                    if not answer:
+                        raise Interrupted("no answer: the terminal was closed")
+                    answer = answer.rstrip("\r\n")
+            except KeyboardInterrupt:
+                tty.write("\n")
+                raise Interrupted() from None
+        return answer
+
+    def choose(self, prompt: str, options: Sequence[str], *, why: str = "a choice") -> int:
+        """Show numbered options and return the index the user picked. One option is taken without asking."""
+        if not options:
+            raise ValueError("choose() needs at least one option")
+        if len(options) == 1:
+            return 0
+        self._clear_status()
+        width = len(str(len(options)))
+        lines = [prompt] + [f"  {i:>{width}}) {text}" for i, text in enumerate(options, 1)]
+        with self._open_tty(why) as tty:
+            tty.write("\n".join(lines) + "\n")
+            tty.flush()
+        while True:
+            answer = self.ask(f"Pick 1-{len(options)}: ", why=why).strip()
+            if answer.isdigit() and 1 <= int(answer) <= len(options):
+                return int(answer) - 1
+            matches = [i for i, text in enumerate(options) if answer and answer.lower() in text.lower()]
+            if len(matches) == 1:
+                return matches[0]
+            with self._open_tty(why) as tty:
+                tty.write(f"'{answer}' is not one of the choices; type its number.\n")
+
+    @contextlib.contextmanager
+    def _open_tty(self, why: str) -> Iterator[TextIO]:
+        try:
+            fd = os.open(self._tty_path, os.O_RDWR | os.O_NOCTTY)
+        except OSError:
+            raise NeedsLoginError(
+                f"{why} is needed but there is no terminal to ask on; "
+                "run the command in an interactive terminal"
+            ) from None
+        with open(fd, "r+", encoding="utf-8", errors="replace", buffering=1) as tty:
+            yield tty
+
+
+def _read_hidden(tty: TextIO) -> str:
+    """Read a line from the terminal with echo off, restoring the terminal's mode whatever happens."""
+    import termios
+
+    fd = tty.fileno()
+    try:
+        old = termios.tcgetattr(fd)
+    except termios.error:
+        old = None
+    if old is not None:
+        new = termios.tcgetattr(fd)
+        new[3] &= ~termios.ECHO
+        termios.tcsetattr(fd, termios.TCSADRAIN, new)
+    try:
+        answer = tty.readline()
+    finally:
+        if old is not None:
+            termios.tcsetattr(fd, termios.TCSADRAIN, old)
+        tty.write("\n")
+        tty.flush()
+    if not answer:
+        raise Interrupted("no answer: the terminal was closed")
+    return answer.rstrip("\r\n")
