@@ -1,0 +1,336 @@
+"""The command line: one small function per subcommand, and the one place that turns errors into exit codes.
+
+Commands that may be `eval`ed (`init`, `export`, `clear`, `refresh --shell`) write shell code to stdout and
+nothing else; every message goes to stderr. Heavy imports happen inside the commands that need them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Callable
+
+from shellenv import __version__
+from shellenv.errors import ExitCode, ShellenvError, UsageError
+
+log = logging.getLogger("shellenv")
+
+EXAMPLES = {
+    "init": 'eval "$(shellenv init bash)"       # in ~/.bashrc; zsh alike; fish: shellenv init fish | source',
+    "use": "shellenv use dev-admin              # log in if needed, keys into this shell",
+    "export": 'eval "$(shellenv export --shell bash dev-admin)"   # the same, by hand or in a script',
+    "clear": "shellenv clear                     # remove the keys from this shell",
+    "refresh": "shellenv refresh                   # renew the active profile's keys now",
+    "list": "shellenv list                      # profiles, roles, and how long cached keys last",
+    "whoami": "shellenv whoami                    # who AWS says the active keys are",
+    "sandbox": "shellenv sandbox > ~/.config/shellenv/config.toml   # local IdPs + STS, and a config",
+}
+
+
+# -- the commands -----------------------------------------------------------------------------------------
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from shellenv import config, shells
+
+    shell = shells.get(args.shell)
+    try:
+        settings = dict(config.load(required=False).shell)
+    except ShellenvError as exc:
+        # A broken config must not break the user's shell start-up: warn, and hook with the defaults.
+        _print_error(exc)
+        settings = dict(config.SHELL_DEFAULTS)
+    if args.no_prompt:
+        settings["prompt"] = False
+    sys.stdout.write(shell.hook(_program_path(), settings))
+    return ExitCode.OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from shellenv import shells
+    from shellenv.credentials import CONTRADICTING
+
+    shell = shells.get(args.shell or _detect_shell())
+    login = _login()
+    if args.profile:
+        credentials = login.credentials(args.profile, cached_only=args.cached)
+    elif args.cached:
+        raise UsageError("--cached needs a profile name")
+    else:
+        credentials = login.pick()
+    env = credentials.environment(stamp=str(login.cache.stamp_path(credentials.profile)))
+    unset = list(CONTRADICTING)
+    profile = login.config.profiles.get(credentials.profile)
+    if profile is not None and profile.auto_refresh:
+        env["SHELLENV_REFRESH"] = "auto"
+    else:
+        unset.append("SHELLENV_REFRESH")
+    sys.stdout.write(shell.export(env, unset))
+    if not args.quiet:
+        _say_active(login, credentials)
+    return ExitCode.OK
+
+
+def cmd_use(args: argparse.Namespace) -> int:
+    shell = _detect_shell()
+    hook = "shellenv init fish | source" if shell == "fish" else f'eval "$(shellenv init {shell})"'
+    raise UsageError(
+        f"`shellenv use` changes the current shell only through the shell hook: add `{hook}` to your "
+        f"shell's rc file and open a new shell, or run `eval \"$(shellenv export {args.profile or ''})\"`"
+        .replace(" )", ")")
+    )
+
+
+def cmd_clear(args: argparse.Namespace) -> int:
+    from shellenv import shells
+    from shellenv.credentials import EXPORTED
+
+    shell = shells.get(args.shell or _detect_shell())
+    sys.stdout.write(shell.export({}, [*EXPORTED, "SHELLENV_REFRESH"]))
+    return ExitCode.OK
+
+
+def cmd_refresh(args: argparse.Namespace) -> int:
+    profile = args.profile or os.environ.get("SHELLENV_PROFILE")
+    if not profile:
+        raise UsageError("no active profile to refresh; name one: shellenv refresh PROFILE")
+    if args.background:
+        return _refresh_in_background(profile)
+    from shellenv import shells
+
+    shell = shells.get(args.shell or _detect_shell())
+    login = _login()
+    credentials = login.credentials(profile, force=True)
+    env = credentials.environment(stamp=str(login.cache.stamp_path(credentials.profile)))
+    from shellenv.credentials import CONTRADICTING
+
+    sys.stdout.write(shell.export(env, list(CONTRADICTING)))
+    _say_active(login, credentials)
+    return ExitCode.OK
+
+
+def _refresh_in_background(profile: str) -> int:
+    """Renew a profile's cache without a human: only when no question would be asked."""
+    from shellenv.terminal import Terminal
+
+    login = _login(Terminal(tty_path="/nonexistent"))
+    login.credentials(profile, force=True)
+    return ExitCode.OK
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from shellenv import config
+    from shellenv.cache import KeyCache
+
+    cfg = config.load()
+    cache = KeyCache()
+    rows = [("PROFILE", "ACCOUNT", "ROLE", "KEYS")]
+    for profile in cfg.profiles.values():
+        account = profile.account or "?"
+        role = profile.role_name or (profile.role_arn or "").split(":role/", 1)[-1]
+        cached = cache.load(profile.name)
+        if cached is None:
+            keys = "-"
+        elif cached.seconds_left() <= 0:
+            keys = "expired"
+        else:
+            keys = f"valid {_duration_words(cached.seconds_left())}"
+        label = f"{cfg.alias(account)} ({account})" if cfg.alias(account) else account
+        rows.append((profile.name, label, role, keys))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3])) + "  " + row[3])
+    return ExitCode.OK
+
+
+def cmd_whoami(args: argparse.Namespace) -> int:
+    from shellenv import sts
+
+    key = os.environ.get("AWS_ACCESS_KEY_ID")
+    secret = os.environ.get("AWS_SECRET_ACCESS_KEY")
+    if not key or not secret:
+        raise UsageError("no AWS keys in this shell; run `shellenv use PROFILE` first")
+    role_arn = os.environ.get("SHELLENV_ROLE_ARN", "arn:aws:")
+    identity = sts.caller_identity(
+        access_key_id=key, secret_access_key=secret, session_token=os.environ.get("AWS_SESSION_TOKEN"),
+        region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
+        partition=role_arn.split(":")[1] or "aws")
+    print(f"Account: {identity['Account']}")
+    print(f"Arn:     {identity['Arn']}")
+    print(f"UserId:  {identity['UserId']}")
+    return ExitCode.OK
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from shellenv.sandbox import run
+
+    return run.main(args)
+
+
+# -- helpers ----------------------------------------------------------------------------------------------
+
+
+def _login(terminal: Any = None) -> Any:
+    from shellenv import config
+    from shellenv.login import Login
+    from shellenv.terminal import Terminal
+
+    return Login(config.load(), terminal or Terminal())
+
+
+def _say_active(login: Any, credentials: Any) -> None:
+    from shellenv.terminal import Terminal
+
+    account = credentials.account_alias or credentials.account_id
+    role = credentials.role_arn.split(":role/", 1)[-1]
+    Terminal().message(f"{credentials.profile}: {role} in {account}, "
+                       f"valid {_duration_words(credentials.seconds_left())}")
+
+
+def _duration_words(seconds: float) -> str:
+    minutes = max(0, int(seconds // 60))
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m"
+
+
+def _detect_shell() -> str:
+    """The shell to write code for when --shell is not given: the hook's, else the login shell's."""
+    from shellenv.shells import NAMES
+
+    for candidate in (os.environ.get("SHELLENV_SHELL"), os.path.basename(os.environ.get("SHELL", ""))):
+        if candidate in NAMES:
+            return candidate
+    return "bash"
+
+
+def _program_path() -> str:
+    """The absolute path of this program, for the hook to call without depending on PATH."""
+    candidates = []
+    if os.path.basename(sys.argv[0]) == "shellenv":
+        candidates.append(sys.argv[0])
+    candidates += [str(Path(sys.executable).parent / "shellenv"), shutil.which("shellenv") or ""]
+    for candidate in candidates:
+        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return os.path.abspath(candidate)
+    raise UsageError("cannot find the installed `shellenv` program; install the package with pip first")
+
+
+# -- the parser -------------------------------------------------------------------------------------------
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    pass
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
+                        help="say more: -v tells each decision, -vv each request")
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show everything -vv does, and a traceback on internal errors")
+
+    parser = argparse.ArgumentParser(
+        prog="shellenv", parents=[common], formatter_class=_HelpFormatter,
+        description="Short-lived AWS keys from your identity provider, in the shell you are working in.",
+        epilog="examples:\n  " + "\n  ".join(EXAMPLES[k] for k in ("init", "use", "clear", "sandbox")))
+    parser.add_argument("--version", action="version", version=f"shellenv {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, handler: Callable[[argparse.Namespace], int], text: str,
+                **kwargs: Any) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, parents=[common], help=text, description=text,
+                                  epilog=f"example:\n  {EXAMPLES[name]}" if name in EXAMPLES else None,
+                                  formatter_class=_HelpFormatter, **kwargs)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    shells = ("bash", "zsh", "fish")
+    sub = command("init", cmd_init, "print the shell hook to load in your shell's rc file")
+    sub.add_argument("shell", choices=shells, help="the shell to hook into")
+    sub.add_argument("--no-prompt", action="store_true", help="do not add the segment to the prompt")
+
+    sub = command("use", cmd_use, "log in (if needed) and put a profile's keys in this shell")
+    sub.add_argument("profile", nargs="?", help="a profile of the config; none: pick a role")
+
+    sub = command("export", cmd_export, "print shell code that sets a profile's keys (for eval)")
+    sub.add_argument("profile", nargs="?", help="a profile of the config; none: pick a role")
+    sub.add_argument("--shell", choices=shells, help="the shell to write code for (default: yours)")
+    sub.add_argument("--cached", action="store_true", help="only from the cache; never log in")
+    sub.add_argument("--quiet", "-q", action="store_true", help="no message about the active role")
+
+    sub = command("clear", cmd_clear, "print shell code that removes the keys shellenv set")
+    sub.add_argument("--shell", choices=shells, help="the shell to write code for (default: yours)")
+
+    sub = command("refresh", cmd_refresh, "log in again for the active profile and renew its keys")
+    sub.add_argument("profile", nargs="?", help="default: the active profile ($SHELLENV_PROFILE)")
+    sub.add_argument("--shell", choices=shells, help="the shell to write code for (default: yours)")
+    sub.add_argument("--background", action="store_true",
+                     help="renew the cache only, asking nothing (for automatic refresh)")
+
+    command("list", cmd_list, "list profiles, their roles, and how long their cached keys last")
+    command("whoami", cmd_whoami, "ask AWS who the keys in this shell belong to")
+
+    sub = command("sandbox", cmd_sandbox, "run local IdP and STS emulators and print a config for them")
+    sub.add_argument("--port", type=int, default=8900, help="first of the ports to use (default 8900)")
+    sub.add_argument("--state", type=Path, help="folder for the sandbox's signing key (default: cache)")
+    sub.add_argument("--demo", action="store_true",
+                     help="run the whole flow once in a real bash on the sandbox, then stop")
+    return parser
+
+
+# -- the entry point --------------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse has printed its usage message
+        return ExitCode.USAGE if exc.code else ExitCode.OK
+    debug = getattr(args, "debug", False)
+    _setup_logging(getattr(args, "verbose", 0), debug)
+    if not getattr(args, "handler", None):
+        parser.print_help(sys.stderr)
+        return ExitCode.USAGE
+    try:
+        return int(args.handler(args))
+    except ShellenvError as exc:
+        if debug:
+            log.debug("failure", exc_info=True)
+        _print_error(exc)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        print("\nshellenv: interrupted", file=sys.stderr)
+        return ExitCode.INTERRUPTED
+    except BrokenPipeError:
+        return ExitCode.INTERNAL
+    except Exception as exc:
+        if debug:
+            raise
+        print(f"shellenv: internal error ({type(exc).__name__}); run again with --debug for details "
+              "and report it", file=sys.stderr)
+        return ExitCode.INTERNAL
+
+
+def _print_error(exc: ShellenvError) -> None:
+    print(f"shellenv: {exc.message}", file=sys.stderr)
+
+
+def _setup_logging(verbose: int, debug: bool) -> None:
+    level = logging.WARNING
+    if verbose == 1:
+        level = logging.INFO
+    elif verbose >= 2 or debug:
+        level = logging.DEBUG
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(
+        "shellenv: %(message)s" if level > logging.DEBUG else "shellenv[%(name)s]: %(message)s"))
+    root = logging.getLogger("shellenv")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
