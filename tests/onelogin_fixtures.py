@@ -1,12 +1,13 @@
 """Pytest fixtures for the OneLogin emulator: one server per test session, reset before each test.
 
-Load it with `pytest_plugins = ["tests.onelogin_fixtures"]`. It needs `sandbox_signer` from
-tests/sandbox_fixtures.py. It never reaches beyond 127.0.0.1.
+tests/conftest.py loads it as a plugin; it needs `sandbox_signer` from tests/sandbox_fixtures.py.
+It never reaches beyond 127.0.0.1.
 """
 
 from __future__ import annotations
 
 import json
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -54,7 +55,8 @@ class OneLoginSandbox:
         return self.call("GET", "/__sandbox/stats")
 
     def outbox(self, to: str | None = None) -> list[dict[str, Any]]:
-        return self.call("GET", "/__sandbox/outbox" + (f"?to={to}" if to else ""))
+        query = "?" + urllib.parse.urlencode({"to": to}) if to else ""
+        return self.call("GET", "/__sandbox/outbox" + query)
 
     def approve_push(self, state_token: str = "latest") -> Any:
         return self.call("POST", f"/__sandbox/push/{state_token}/approve", {})
