@@ -219,7 +219,8 @@ class _Reader:
                 raise self.fail(f"{kind}.{name}", None, f"must be a table, written [{kind}.{name}]")
         return tables
 
-    def _fields(self, table_name: str, table: dict[str, Any], fields: Mapping[str, tuple[type, bool]]) -> None:
+    def _fields(self, table_name: str, table: dict[str, Any],
+                fields: Mapping[str, tuple[type, bool]]) -> None:
         for key, value in table.items():
             if key not in fields:
                 raise self.fail(table_name, key, f"unknown key{_suggest(key, fields)}; "

@@ -43,7 +43,9 @@ class Login:
             if cached:
                 return cached
         if cached_only:
-            raise NeedsLoginError(f"no valid cached keys for {profile_name}; run `shellenv use {profile_name}`")
+            raise NeedsLoginError(
+                f"no valid cached keys for {profile_name}; run `shellenv use {profile_name}`"
+            )
         profile = self._profile(profile_name)
         with self.cache.login_lock(profile_name, self.terminal):
             if not force:

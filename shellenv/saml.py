@@ -124,7 +124,8 @@ def _values(assertion: Element, name: str) -> list[str]:
     values: list[str] = []
     for attribute in assertion.iterfind(".//saml:Attribute", NS):
         if attribute.get("Name") == name:
-            values.extend((value.text or "").strip() for value in attribute.iterfind("saml:AttributeValue", NS))
+            found = attribute.iterfind("saml:AttributeValue", NS)
+            values.extend((value.text or "").strip() for value in found)
     return [value for value in values if value]
 
 

@@ -127,7 +127,9 @@ def _call(method: Any, **params: Any) -> dict[str, Any]:
             raise _DurationTooLong() from None
         raise StsError(_explain(code, message)) from None
     except SSLError:
-        raise TlsError("could not verify the TLS certificate of AWS STS; check your network's proxy") from None
+        raise TlsError(
+            "could not verify the TLS certificate of AWS STS; check your network's proxy"
+        ) from None
     except (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError) as exc:
         raise NetworkError(f"could not reach AWS STS: {exc}") from None
     except Exception as exc:  # botocore's other failures: unreadable answers, parameter checks

@@ -66,12 +66,11 @@ class Terminal:
         """
         self._clear_status()
         with self._open_tty(why) as tty:
-            tty.write(prompt)
-            tty.flush()
             try:
                 if secret:
-                    answer = _read_hidden(tty)
+                    answer = _read_hidden(tty, prompt)
                 else:
+                    tty.write(prompt)
                     answer = tty.readline()
                     if not answer:
                         raise Interrupted("no answer: the terminal was closed")
@@ -104,7 +103,7 @@ class Terminal:
                 tty.write(f"'{answer}' is not one of the choices; type its number.\n")
 
     @contextlib.contextmanager
-    def _open_tty(self, why: str) -> Iterator[TextIO]:
+    def _open_tty(self, why: str) -> Iterator[_Tty]:
         try:
             fd = os.open(self._tty_path, os.O_RDWR | os.O_NOCTTY)
         except OSError:
@@ -112,12 +111,42 @@ class Terminal:
                 f"{why} is needed but there is no terminal to ask on; "
                 "run the command in an interactive terminal"
             ) from None
-        with open(fd, "r+", encoding="utf-8", errors="replace", buffering=1) as tty:
+        tty = _Tty(fd)
+        try:
             yield tty
+        finally:
+            tty.close()
 
 
-def _read_hidden(tty: TextIO) -> str:
-    """Read a line from the terminal with echo off, restoring the terminal's mode whatever happens."""
+class _Tty:
+    """The terminal device opened once for reading and writing (a tty cannot be one seekable stream)."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._reader = open(fd, encoding="utf-8", errors="replace", closefd=False)  # noqa: SIM115
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def write(self, text: str) -> None:
+        data = text.encode("utf-8")
+        while data:
+            data = data[os.write(self._fd, data):]
+
+    def flush(self) -> None:
+        pass
+
+    def readline(self) -> str:
+        return self._reader.readline()
+
+    def close(self) -> None:
+        self._reader.close()
+        os.close(self._fd)
+
+
+def _read_hidden(tty: _Tty, prompt: str) -> str:
+    """Show `prompt` and read a line with echo off (turned off first, so that nothing typed early shows),
+    restoring the terminal's mode whatever happens."""
     import termios
 
     fd = tty.fileno()
@@ -130,6 +159,7 @@ def _read_hidden(tty: TextIO) -> str:
         new[3] &= ~termios.ECHO
         termios.tcsetattr(fd, termios.TCSADRAIN, new)
     try:
+        tty.write(prompt)
         answer = tty.readline()
     finally:
         if old is not None:

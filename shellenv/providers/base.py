@@ -26,8 +26,10 @@ PUSH_TIMEOUT_SECONDS = 60.0
 
 @dataclass(frozen=True)
 class SamlResponse:
-    """A base64 SAMLResponse and the URL its form was to be posted to (the AWS sign-in URL, which names the
-    partition), if the IdP said."""
+    """A base64 SAMLResponse and the URL its form was to be posted to, if the IdP said.
+
+    That URL is the AWS sign-in URL, which names the partition.
+    """
 
     assertion: str
     destination: str | None = None
@@ -36,8 +38,8 @@ class SamlResponse:
 class Secrets:
     """Hands a provider the user's secrets for one IdP: from the config (or the keyring), else the terminal.
 
-    A provider calls `reject_password()` when the IdP refuses the password, so that a stored one is dropped and
-    never retried into a lockout.
+    A provider calls `reject_password()` when the IdP refuses the password, so that a stored one is
+    dropped and never retried into a lockout.
     """
 
     def __init__(self, idp: IdpConfig, terminal: Terminal) -> None:

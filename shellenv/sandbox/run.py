@@ -1,0 +1,170 @@
+"""`shellenv sandbox`: every emulator on 127.0.0.1 from one command, and a config that points at them.
+
+It prints the config on stdout (to redirect into a file) and what to do next on stderr; with `--demo` it
+runs the whole flow once in a real bash and stops. It never listens beyond the loopback address.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from shellenv import paths
+from shellenv.sandbox import world
+from shellenv.sandbox.saml import Signer
+from shellenv.sandbox.serve import Server
+
+HOST = "127.0.0.1"
+
+
+@dataclass
+class Sandbox:
+    """The running emulators, by name, and the signer they share."""
+
+    signer: Signer
+    servers: dict[str, Server] = field(default_factory=dict)
+    apps: dict[str, Any] = field(default_factory=dict)
+
+    def url(self, name: str) -> str:
+        return self.servers[name].url
+
+    def environment(self) -> dict[str, str]:
+        """What a shell needs to send AWS calls to the sandbox: the standard endpoint variables."""
+        env = {"AWS_ENDPOINT_URL_STS": self.url("sts")}
+        if "sso" in self.servers:
+            env["AWS_ENDPOINT_URL_SSO"] = self.url("sso")
+            env["AWS_ENDPOINT_URL_SSO_OIDC"] = self.url("sso-oidc")
+        return env
+
+    def config(self) -> str:
+        """A config.toml for the sandbox: the dev and prod OneLogin apps side by side, and their profiles."""
+        from shellenv.sandbox import onelogin
+
+        lines = [
+            "# shellenv config for the local sandbox (`shellenv sandbox`). Users and passwords are the",
+            "# sandbox's own public test values.",
+            "",
+        ]
+        for name, app_id in (("sandbox-dev", onelogin.DEV_APP_ID), ("sandbox-prod", onelogin.PROD_APP_ID)):
+            lines += [
+                f"[idp.{name}]",
+                'type = "onelogin"',
+                f'base_url = "{self.url("onelogin")}"',
+                f'subdomain = "{onelogin.SUBDOMAIN}"',
+                f'app_id = "{app_id}"',
+                f'client_id = "{onelogin.CLIENT_ID}"',
+                f'client_secret = "{onelogin.CLIENT_SECRET}"',
+                f'username = "{onelogin.ALICE}"',
+                'mfa = "google"',
+                "",
+            ]
+        lines += [
+            "[profile.dev-admin]",
+            'idp = "sandbox-dev"',
+            'role_arn = "arn:aws:iam::111111111111:role/Admin"',
+            'region = "eu-west-1"',
+            'duration = "12h"',
+            "",
+            "[profile.dev-readonly]",
+            'idp = "sandbox-dev"',
+            'role_arn = "arn:aws:iam::111111111111:role/ReadOnly"',
+            'region = "eu-west-1"',
+            'duration = "1h"',
+            "",
+            "[profile.prod-readonly]",
+            'idp = "sandbox-prod"',
+            'role_arn = "arn:aws:iam::222222222222:role/ReadOnly"',
+            'region = "eu-central-1"',
+            "",
+            "[accounts]",
+        ]
+        lines += [f'"{account}" = "{alias}"' for account, alias in world.ACCOUNTS.items()]
+        return "\n".join(lines) + "\n"
+
+    def stop(self) -> None:
+        for server in self.servers.values():
+            server.stop()
+
+
+def start(*, port: int = 0, state: Path | None = None) -> Sandbox:
+    """Start the emulators; `port` 0 takes free ports, otherwise consecutive ports from `port`."""
+    from shellenv.sandbox import onelogin, sts
+
+    if state or port:
+        signer = Signer.load_or_create(state or paths.state_dir("sandbox"))
+    else:
+        signer = Signer.generate()
+    sandbox = Sandbox(signer)
+    trusted = {arn: signer.cert_pem for arn in world.provider_arns()}
+    apps: dict[str, Any] = {
+        "onelogin": onelogin.make_app(signer),
+        "sts": sts.make_app(trusted=trusted, roles=world.roles_in()),
+    }
+    for name, app in apps.items():
+        offset = len(sandbox.servers) + 1
+        sandbox.servers[name] = Server(app, port=port + offset if port else 0, host=HOST).start()
+        sandbox.apps[name] = app
+    return sandbox
+
+
+@contextlib.contextmanager
+def running(**kwargs: Any) -> Iterator[Sandbox]:
+    sandbox = start(**kwargs)
+    try:
+        yield sandbox
+    finally:
+        sandbox.stop()
+
+
+def main(args: argparse.Namespace) -> int:
+    if args.demo:
+        from shellenv.sandbox import demo
+
+        return demo.main()
+    sandbox = start(port=args.port, state=args.state)
+    sys.stdout.write(sandbox.config())
+    sys.stdout.flush()
+    config_path = paths.config_file()
+    exports = " ".join(f"{k}={v}" for k, v in sandbox.environment().items())
+    for line in (
+        "the sandbox is running on 127.0.0.1:",
+        *(f"  {name:<9} {server.url}" for name, server in sandbox.servers.items()),
+        f"save the config above as {config_path} (or point SHELLENV_CONFIG at it), then in another shell:",
+        f"  export {exports}",
+        "  shellenv use dev-admin",
+        f"password: {world.ALICE_PASSWORD}   TOTP seed: {world.ALICE_TOTP_SECRET} "
+        "(or add totp_secret to the idp)",
+        "press Ctrl-C to stop",
+    ):
+        print(f"shellenv sandbox: {line}", file=sys.stderr)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        stop.wait()
+    sandbox.stop()
+    return 0
+
+
+def temporary_home() -> tempfile.TemporaryDirectory[str]:
+    return tempfile.TemporaryDirectory(prefix="shellenv-sandbox-")
+
+
+def environ_for(home: Path, sandbox: Sandbox, *, program_dir: str) -> dict[str, str]:
+    """An environment for a shell that lives in `home` and talks to the sandbox."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "SHELLENV_"))}
+    env.update(sandbox.environment())
+    env.update(HOME=str(home), PATH=f"{program_dir}:{env.get('PATH', '/usr/bin:/bin')}",
+               AWS_EC2_METADATA_DISABLED="true", AWS_CONFIG_FILE=str(home / ".aws" / "config"),
+               AWS_SHARED_CREDENTIALS_FILE=str(home / ".aws" / "credentials"))
+    for name in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME"):
+        env.pop(name, None)
+    return env
