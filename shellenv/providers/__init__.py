@@ -43,6 +43,9 @@ FIELDS: dict[str, dict[str, Field]] = {
         "type": (str, True),
         "start_url": (str, True),
         "sso_region": (str, True),
+        "session_name": (str, False),
+        "oidc_url": (str, False),
+        "portal_url": (str, False),
         "ca_bundle": (str, False),
     },
     "saml-form": {
