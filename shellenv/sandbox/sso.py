@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import html
 import json
 import logging
@@ -16,6 +15,7 @@ import secrets
 import string
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -127,6 +127,34 @@ def mint_keys(account_id: str, role_name: str, lifetime: int) -> dict[str, str]:
         "secretAccessKey": base64.b64encode(secrets.token_bytes(30)).decode(),
         "sessionToken": base64.b64encode(secrets.token_bytes(96)).decode(),
     }
+
+
+def sts_minter(
+    keys: Any, *, user: str = "alice@example.com", partition: str = "aws",
+    clock: Callable[[], float] = time.time,
+) -> Minter:
+    """A minter that records its keys in the STS emulator's key store (`StsApp.keys`), so that the
+    sandbox STS answers GetCallerIdentity for them as for keys it issued itself."""
+    from shellenv.sandbox.sts import IssuedKey
+
+    def mint(account_id: str, role_name: str, lifetime: int) -> dict[str, str]:
+        minted = mint_keys(account_id, role_name, lifetime)
+        role_id = "AROA" + secrets.token_hex(8).upper()
+        keys.add(IssuedKey(
+            access_key_id=minted["accessKeyId"],
+            secret_access_key=minted["secretAccessKey"],
+            session_token=minted["sessionToken"],
+            expiration=clock() + lifetime,
+            role_arn=f"arn:{partition}:iam::{account_id}:role/{role_name}",
+            assumed_role_arn=f"arn:{partition}:sts::{account_id}:assumed-role/{role_name}/{user}",
+            assumed_role_id=f"{role_id}:{user}",
+            account=account_id,
+            partition=partition,
+            session_name=user,
+        ))
+        return minted
+
+    return mint
 
 
 def default_assignments() -> dict[str, list[str]]:
@@ -387,7 +415,7 @@ class SsoState:
         with self.lock:
             self._bearer(access_token)
             accounts = [
-                {"accountId": a, "accountName": self.accounts.get(a, a), "emailAddress": f"aws+{a}@example.com"}
+                {"accountId": a, "accountName": self.accounts.get(a, a), "emailAddress": _email(a)}
                 for a in sorted(self.assignments)
             ]
             page, next_token = self._page(accounts, query)
@@ -448,6 +476,10 @@ def _user_code() -> str:
     letters = "BCDFGHJKLMNPQRSTVWXZ"  # no vowels, so no words; as device flows do
     code = "".join(secrets.choice(letters) for _ in range(8))
     return f"{code[:4]}-{code[4:]}"
+
+
+def _email(account_id: str) -> str:
+    return f"aws+{account_id}@example.com"
 
 
 def _encode_next(offset: int) -> str:
@@ -562,7 +594,7 @@ def _error(exc: ApiError, *, oauth: bool) -> Any:
         body = {"message": exc.description}
     response = Response(json.dumps(body), ERROR_STATUS.get(exc.code, 400), content_type="application/json")
     response.headers["x-amzn-ErrorType"] = exc.code
-    response.headers["x-amzn-RequestId"] = hashlib.sha1(secrets.token_bytes(8)).hexdigest()
+    response.headers["x-amzn-RequestId"] = str(uuid.uuid4())
     return response
 
 
