@@ -194,7 +194,7 @@ class OneLogin:
                 return assertion
             return self._typed_code(factor, state_token, label="the code in OneLogin Protect")
         if factor.kind == "totp":
-            code = self.secrets.totp_code()
+            code = self._seeded_totp()
             if code:
                 return self._seeded_code(factor, state_token, code)
         if factor.kind in ("sms", "email", "voice"):
@@ -253,6 +253,15 @@ class OneLogin:
         if answer.failed:
             self._refuse_factor(answer, factor)
         self.terminal.message(f"OneLogin sent a code ({factor.device_type})")
+
+    def _seeded_totp(self) -> str | None:
+        try:
+            return self.secrets.totp_code()
+        except ValueError:  # pyotp's complaint about a seed that is not base32, or too short
+            raise ConfigError(
+                f"totp_secret of [idp.{self.idp.name}] is not a valid base32 seed; "
+                "copy the seed OneLogin showed when the authenticator was enrolled"
+            ) from None
 
     def _seeded_code(self, factor: Factor, state_token: str, code: str) -> str:
         answer = self._verify(factor, state_token, otp_token=code)
