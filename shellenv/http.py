@@ -40,6 +40,9 @@ def request(http: requests.Session, method: str, url: str, *, what: str, **kwarg
     import requests
 
     kwargs.setdefault("timeout", TIMEOUT)
+    # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a session's own `verify` (psf/requests#3829),
+    # which would silently drop the idp's ca_bundle: pass it per request, where it wins.
+    kwargs.setdefault("verify", http.verify)
     log.debug("%s %s", method, url)
     try:
         response = http.request(method, url, **kwargs)
