@@ -109,7 +109,10 @@ class Page:
 
     def error_text(self) -> str | None:
         """The IdP's own words about what went wrong, if the page shows them."""
-        return " ".join(self.errors)[:300] if self.errors else None
+        if not self.errors:
+            return None
+        sentences = [e if e[-1:] in ".!?:" else e + "." for e in self.errors]
+        return " ".join(sentences)[:300]
 
 
 class _PageParser(HTMLParser):
@@ -370,7 +373,13 @@ class SamlForm:
 
     def _submit_code(self, form: Form, page: Page, sent: list[str]) -> Page:
         name = self.code_field or form.typed()[0]["name"]
-        code = self.secrets.totp_code()
+        try:
+            code = self.secrets.totp_code()
+        except ValueError:  # pyotp's word for a seed that is not base32 or is too short
+            raise ConfigError(
+                f"the totp_secret of idp {self.idp.name} is not a valid base32 seed of 16 or more "
+                "characters; copy it again from the IdP's authenticator setup page"
+            ) from None
         if code is None:
             label = f"your authenticator app ({page.title or self.idp.name})"
             code = self.secrets.ask_code(label)
@@ -419,8 +428,7 @@ class SamlForm:
         if words and _LOCKED_WORDS.search(words):
             raise AccountLockedError(f"{self._what} says: {words}")
         raise AuthenticationError(
-            self._words(page, "did not accept the username or password")
-            + "; check them and run the command again"
+            self._words(page, "did not accept the username or password") + "; run the command again"
         )
 
     def _words(self, page: Page, fallback: str) -> str:
