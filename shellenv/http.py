@@ -40,7 +40,7 @@ def request(http: requests.Session, method: str, url: str, *, what: str, **kwarg
     import requests
 
     kwargs.setdefault("timeout", TIMEOUT)
-    # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a session's own `verify` (psf/requests#3829),
+    # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a session's own `verify` (psf/requests#4726),
     # which would silently drop the idp's ca_bundle: pass it per request, where it wins.
     kwargs.setdefault("verify", http.verify)
     log.debug("%s %s", method, url)
