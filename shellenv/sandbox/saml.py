@@ -45,7 +45,7 @@ IDP_SESSION_SECONDS = world.TWELVE_HOURS  # how long the IdP's own login lasts: 
 
 @dataclass(frozen=True)
 class Signer:
-    """An IdP's RSA key and self-signed certificate, both PEM. The certificate is what AWS would trust."""
+    """An IdP's RSA key and self-signed certificate, both PEM. AWS would trust the certificate."""
 
     key_pem: bytes
     cert_pem: bytes
@@ -175,7 +175,7 @@ def issue_response(
     session_lifetime: int | None = IDP_SESSION_SECONDS,
     name_id_format: str = PERSISTENT,
 ) -> str:
-    """A base64 SAMLResponse holding one assertion for AWS, signed (enveloped, RSA-SHA256, exclusive c14n).
+    """A base64 SAMLResponse holding one assertion for AWS, signed: enveloped, RSA-SHA256, exc-c14n.
 
     `lifetime` bounds the assertion (Conditions and SubjectConfirmationData NotOnOrAfter);
     `session_lifetime` sets SessionNotOnOrAfter (None leaves it out). Outside the commercial partition,
@@ -198,7 +198,8 @@ def issue_response(
         session_end = f' SessionNotOnOrAfter="{_time(end)}"'
     assertion_id = "_" + secrets.token_hex(16)
     document = f"""<samlp:Response xmlns:samlp="{NS_SAMLP}" xmlns:saml="{NS_SAML}" \
-ID="_{secrets.token_hex(16)}" Version="2.0" IssueInstant="{_time(now)}" Destination={quoteattr(recipient)}>\
+ID="_{secrets.token_hex(16)}" Version="2.0" IssueInstant="{_time(now)}" \
+Destination={quoteattr(recipient)}>\
 <saml:Issuer>{escape(issuer)}</saml:Issuer>\
 <samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>\
 <saml:Assertion ID="{assertion_id}" Version="2.0" IssueInstant="{_time(now)}">\
@@ -223,7 +224,7 @@ urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport\
 
 
 def sign_assertion(signer: Signer, document: bytes, assertion_id: str) -> bytes:
-    """Sign the Assertion with ID `assertion_id` inside `document` (enveloped signature at its placeholder)."""
+    """Sign the Assertion with ID `assertion_id` in `document`, the signature at its placeholder."""
     from lxml import etree
     from signxml import XMLSigner, methods
     from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod

@@ -13,6 +13,7 @@ from typing import Any, Callable
 log = logging.getLogger(__name__)
 
 WSGIApp = Callable[..., Any]
+POLL_SECONDS = 0.05  # how often the serving thread checks for stop(); werkzeug's default makes it 0.5 s
 
 
 class Server:
@@ -30,8 +31,8 @@ class Server:
 
     @property
     def url(self) -> str:
-        """The base URL, e.g. http://127.0.0.1:40123, without a trailing slash. Valid once started."""
-        if self._server is None:
+        """The base URL, e.g. http://127.0.0.1:40123, without a trailing slash. Known once started."""
+        if not self.port:
             raise RuntimeError("the server is not started; call start() first")
         scheme = "https" if self.ssl_context is not None else "http"
         host = f"[{self.host}]" if ":" in self.host else self.host
@@ -53,7 +54,9 @@ class Server:
         self.port = self._server.server_port
         name = getattr(self.app, "__name__", type(self.app).__name__)
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"sandbox-{name}-{self.port}", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": POLL_SECONDS},
+            name=f"sandbox-{name}-{self.port}", daemon=True
         )
         self._thread.start()
         log.debug("serving %s on %s", name, self.url)

@@ -66,7 +66,8 @@ INVALID_TOKEN = "The security token included in the request is invalid."
 EXPIRED_TOKEN = "The security token included in the request is expired"
 SIGNATURE_MISMATCH = (
     "The request signature we calculated does not match the signature you provided. "
-    "Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
+    "Check your AWS Secret Access Key and signing method. "
+    "Consult the service documentation for details."
 )
 
 WSGIApp = Callable[..., Iterable[bytes]]
@@ -339,7 +340,7 @@ def _verified_claims(document: bytes, certificate: bytes) -> Claims:
     try:
         defused_fromstring(document, forbid_dtd=True)
     except (DefusedXmlException, etree.ParseError, SyntaxError, ValueError):
-        raise Fault("InvalidIdentityToken", "Invalid SAML response: not a well-formed XML document") from None
+        raise Fault("InvalidIdentityToken", "Invalid SAML response: not well-formed XML") from None
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
     root = etree.fromstring(document, parser)
     if root.tag != f"{{{NS_SAMLP}}}Response":
@@ -457,7 +458,8 @@ def _check_claims(claims: Claims, *, partition: str, now: float) -> None:
         if until is not None and now >= until:
             raise Fault("ExpiredTokenException", f"The SAML assertion expired at {_iso(until)}")
     if claims.not_before is not None and now + CLOCK_SKEW < claims.not_before:
-        raise Fault("InvalidIdentityToken", f"The SAML assertion is not valid before {_iso(claims.not_before)}")
+        when = _iso(claims.not_before)
+        raise Fault("InvalidIdentityToken", f"The SAML assertion is not valid before {when}")
     if claims.session_not_on_or_after is not None and now >= claims.session_not_on_or_after:
         raise Fault("ExpiredTokenException", "The IdP session of the SAML assertion has ended")
 
@@ -505,11 +507,17 @@ def _authorization_fields(header: str) -> dict[str, str]:
     for part in rest.split(","):
         name, _, value = part.strip().partition("=")
         fields[name] = value
-    if algorithm != "AWS4-HMAC-SHA256" or not {"Credential", "SignedHeaders", "Signature"} <= set(fields):
-        raise Fault("IncompleteSignature", "Authorization header requires Credential, SignedHeaders "
-                    "and Signature with the AWS4-HMAC-SHA256 algorithm", 400)
+    required = {"Credential", "SignedHeaders", "Signature"}
+    if algorithm != "AWS4-HMAC-SHA256" or not required <= set(fields):
+        raise Fault(
+            "IncompleteSignature",
+            "Authorization header requires Credential, SignedHeaders and Signature "
+            "with the AWS4-HMAC-SHA256 algorithm",
+        )
     if fields["Credential"].count("/") != 4:
-        raise Fault("IncompleteSignature", "Credential must have the form KEY/date/region/service/aws4_request")
+        raise Fault(
+            "IncompleteSignature", "Credential must have the form KEY/date/region/service/aws4_request"
+        )
     return fields
 
 
@@ -549,8 +557,9 @@ def _signature(request: Any, body: bytes, fields: Mapping[str, str], secret: str
 
 def _saml_result(key: IssuedKey, claims: Claims, principal_arn: str) -> str:
     provider_name = principal_arn.rsplit("/", 1)[-1]
-    digest = hashlib.sha1((claims.issuer + key.account.split(":")[-1] + "/" + provider_name).encode())
-    name_qualifier = base64.b64encode(digest.digest()).decode()
+    # AWS documents NameQualifier as BASE64(SHA1(Issuer + account ID + "/" + provider name)).
+    seed = (claims.issuer + key.account + "/" + provider_name).encode()
+    name_qualifier = base64.b64encode(hashlib.sha1(seed, usedforsecurity=False).digest()).decode()
     subject_type = claims.subject_format
     if subject_type.startswith(NAMEID_PREFIX):
         subject_type = subject_type[len(NAMEID_PREFIX):]
@@ -590,7 +599,7 @@ def _error_xml(fault: Fault, request_id: str) -> str:
     )
 
 
-_REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 500: "Internal Server Error"}
+_REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found"}
 
 
 # -- moto --------------------------------------------------------------------------------------
@@ -634,12 +643,13 @@ class _Moto:
 
         backend = sts_backends[key.account][key.partition]
         if backend.get_assumed_role_from_access_key(key.access_key_id) is None:
-            log.debug("moto no longer knows key ****%s; answering from the record", key.access_key_id[-4:])
+            log.debug("moto forgot key ****%s; answering from the record", key.access_key_id[-4:])
             return key.assumed_role_id, key.assumed_role_arn, key.account
         return backend.get_caller_identity(key.access_key_id, key.partition)
 
     @staticmethod
     def _ensure_role(role_arn: str) -> None:
+        from moto.iam.exceptions import NotFoundException
         from moto.iam.models import iam_backends
 
         partition, account = role_arn.split(":")[1], role_arn.split(":")[4]
@@ -647,8 +657,8 @@ class _Moto:
         try:
             iam.get_role_by_arn(role_arn)
             return
-        except Exception:  # noqa: BLE001 - moto raises its own not-found error type
-            pass
+        except NotFoundException:
+            log.debug("creating %s in moto's IAM", role_arn)
         resource = role_arn.split(":role", 1)[1]
         path, name = resource.rsplit("/", 1)
         iam.create_role(
