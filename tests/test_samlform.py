@@ -210,7 +210,9 @@ def _app(routes: dict[str, Callable[[Any], Any]]) -> Any:
     def app(request: Request) -> Response:
         handler = routes.get(request.path)
         if handler is None:
-            return Response(PAGE.format(title="Not Found", body="<h1>Not Found</h1>"), 404, mimetype="text/html")
+            return Response(
+                PAGE.format(title="Not Found", body="<h1>Not Found</h1>"), 404, mimetype="text/html"
+            )
         answer = handler(request)
         return answer if isinstance(answer, Response) else Response(answer, mimetype="text/html")
 
@@ -237,7 +239,8 @@ def _login_form(action: str = "/login", method: str = "post", extra: str = "") -
     return (
         f'<form action="{action}" method="{method}">'
         '<input type="email" name="identifier"><input type="password" name="secret">'
-        f'<input type="hidden" name="csrf" value="t0k">{extra}<button name="go" value="1">Sign in</button></form>'
+        f'<input type="hidden" name="csrf" value="t0k">{extra}'
+        '<button name="go" value="1">Sign in</button></form>'
     )
 
 
@@ -304,7 +307,9 @@ def test_hidden_fields_and_the_named_button_are_kept(form_idp: Any, saml_page: s
         posted.update(request.form.to_dict())
         return saml_page
 
-    url = form_idp({"/login": lambda r: PAGE.format(title="Log in", body=_login_form("/check")), "/check": check})
+    url = form_idp(
+        {"/login": lambda r: PAGE.format(title="Log in", body=_login_form("/check")), "/check": check}
+    )
 
     login({"type": "saml-form", "url": f"{url}/login", "username": "dana", "password": "pw-2"})
 
@@ -350,9 +355,13 @@ def test_an_error_box_marked_as_alert_is_quoted(form_idp: Any) -> None:
         alert = '<div role="alert"><span>Your password has expired.</span> Call the help desk.</div>'
         return PAGE.format(title="Log in", body=alert + _login_form("/check"))
 
-    url = form_idp({"/login": lambda r: PAGE.format(title="Log in", body=_login_form("/check")), "/check": check})
+    url = form_idp(
+        {"/login": lambda r: PAGE.format(title="Log in", body=_login_form("/check")), "/check": check}
+    )
 
-    error = fails({"type": "saml-form", "url": f"{url}/login", "username": "d", "password": "p"}, ShellenvError)
+    error = fails(
+        {"type": "saml-form", "url": f"{url}/login", "username": "d", "password": "p"}, ShellenvError
+    )
 
     assert error.exit_code == ExitCode.LOCKED
     assert "Your password has expired. Call the help desk." in error.message
@@ -382,7 +391,9 @@ def test_a_page_that_loops_is_stopped(form_idp: Any) -> None:
 
     def again(request: Any) -> str:
         hits.append(1)
-        return PAGE.format(title="Redirecting", body='<form method="post"><input type="hidden" name="n"></form>')
+        return PAGE.format(
+            title="Redirecting", body='<form method="post"><input type="hidden" name="n"></form>'
+        )
 
     url = form_idp({"/loop": again})
 
@@ -393,11 +404,39 @@ def test_a_page_that_loops_is_stopped(form_idp: Any) -> None:
 
 
 def test_a_password_is_never_sent_in_a_url(form_idp: Any) -> None:
-    url = form_idp({"/login": lambda r: PAGE.format(title="Log in", body=_login_form("/check", method="get"))})
+    url = form_idp(
+        {"/login": lambda r: PAGE.format(title="Log in", body=_login_form("/check", method="get"))}
+    )
 
-    error = fails({"type": "saml-form", "url": f"{url}/login", "username": "d", "password": "p"}, ServiceError)
+    error = fails(
+        {"type": "saml-form", "url": f"{url}/login", "username": "d", "password": "p"}, ServiceError
+    )
 
     assert "in a URL" in error.message
+
+
+def test_a_code_is_never_sent_in_a_url(form_idp: Any) -> None:
+    code_page = PAGE.format(title="Code", body='<form action="/c"><input name="otp"></form>')
+    url = form_idp({"/login": lambda r: PAGE.format(title="Log in", body=_login_form("/check")),
+                    "/check": lambda r: code_page})  # fmt: skip
+    settings = {"type": "saml-form", "url": f"{url}/login", "username": "d", "password": "p"}
+
+    error = fails({**settings, "totp_secret": CAROL_TOTP_SEED}, ServiceError)
+
+    assert "code in a URL" in error.message
+
+
+def test_a_refused_username_on_a_username_page(form_idp: Any) -> None:
+    page = PAGE.format(
+        title="Sign in",
+        body='<p class="error-text">We could not find that account.</p>'
+        '<form method="post" action="/start"><input name="username"></form>',
+    )
+    url = form_idp({"/start": lambda r: page})
+
+    error = fails({"type": "saml-form", "url": f"{url}/start", "username": "nobody"}, AuthenticationError)
+
+    assert "We could not find that account" in error.message
 
 
 def test_a_password_is_never_sent_over_plain_http_beyond_this_machine(form_idp: Any) -> None:
@@ -433,9 +472,15 @@ def _private_ca(folder: Path) -> tuple[Path, ssl.SSLContext]:
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
-                encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )  # fmt: skip

@@ -279,7 +279,11 @@ class SamlForm:
             return self._submit_code(code_form, page, sent)
 
         username_form = self._username_form(page)
-        if username_form is not None and "username" not in sent:
+        if username_form is not None:
+            if "username" in sent:
+                raise AuthenticationError(
+                    self._words(page, "did not accept the username") + "; check username in the idp's config"
+                )
             sent.append("username")
             field_name = self._username_name(username_form)
             log.debug("page %s asks for the username alone", page.describe())
@@ -349,7 +353,7 @@ class SamlForm:
     # -- filling forms ---------------------------------------------------------------------------------
 
     def _submit_login(self, form: Form, sent: list[str]) -> Page:
-        self._check_safe_for_password(form)
+        self._check_safe_for("password", form)
         password_name = self.password_field or form.passwords()[0]["name"]
         filled = {}
         user_name = self._username_name(form, exclude=password_name)
@@ -373,6 +377,7 @@ class SamlForm:
 
     def _submit_code(self, form: Form, page: Page, sent: list[str]) -> Page:
         name = self.code_field or form.typed()[0]["name"]
+        self._check_safe_for("code", form)
         try:
             code = self.secrets.totp_code()
         except ValueError:  # pyotp's word for a seed that is not base32 or is too short
@@ -388,18 +393,19 @@ class SamlForm:
         sent.append("code")
         return self._submit(form, {name: code})
 
-    def _check_safe_for_password(self, form: Form) -> None:
-        """Refuse to send a password where it could be read: over plain HTTP, or in a URL."""
+    def _check_safe_for(self, secret: str, form: Form) -> None:
+        """Refuse to send a password or code where it could be read: over plain HTTP, or in a URL."""
         target = urlsplit(form.action)
         if target.scheme != "https" and target.hostname not in _LOOPBACK:
             raise ConfigError(
-                f"{self._what} would send your password over plain HTTP to {_origin(form.action)}; "
+                f"{self._what} would send your {secret} over plain HTTP to {_origin(form.action)}; "
                 "use the https URL of the IdP in the idp's url"
             )
         if form.method != "post":
+            override = "password_field" if secret == "password" else "code_field"
             raise ServiceError(
-                f"the login form of {self._what} would put your password in a URL (method "
-                f"{form.method.upper()}); set password_field if another form on the page is the right one"
+                f"the {secret} form of {self._what} would put your {secret} in a URL (method "
+                f"{form.method.upper()}); set {override} if another form on the page is the right one"
             )
 
     def _submit(self, form: Form, filled: Mapping[str, str]) -> Page:
