@@ -18,6 +18,7 @@ for package in $php_packages; do
 done
 if [ -n "$missing" ]; then
     echo "setup.sh: installing$missing" >&2
+    # shellcheck disable=SC2086 # $missing is a list of package names, split on purpose
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing >&2 \
         || { as_root apt-get update -q >&2 \
              && as_root env DEBIAN_FRONTEND=noninteractive \
@@ -28,7 +29,6 @@ if [ -f "$dest/.unpacked" ]; then
     exit 0
 fi
 work=$(mktemp -d)
-chmod 755 "$work"  # apt-get download runs as _apt where it can
 trap 'rm -rf "$work"' EXIT
 echo "setup.sh: downloading simplesamlphp into $dest" >&2
 (cd "$work" && apt-get download simplesamlphp >&2) \
