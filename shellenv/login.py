@@ -113,7 +113,9 @@ class Login:
         labels = [f"{self._account_label(r.account_id)}  {r.role_arn.split(':', 5)[5]}" for r in roles]
         role = roles[self.terminal.choose("Which role?", labels, why="a role")]
         name = self._adhoc_name(role.account_id, role.name)
-        credentials = self._assume(idp, role, assertion_text, assertion, name, None, None)
+        known = self.config.profiles.get(name)
+        region, duration = (known.region, known.duration) if known else (None, None)
+        credentials = self._assume(idp, role, assertion_text, assertion, name, region, duration)
         self.cache.store(credentials)
         return credentials
 
