@@ -71,8 +71,9 @@ def login(onelogin_sandbox):
         idp = IdpConfig("work", "onelogin", onelogin_sandbox.settings(**settings))
         terminal = tty.terminal()
         secrets = RecordingSecrets(idp, terminal)
-        provider = OneLogin(idp, terminal, secrets, push_timeout=push_timeout, push_interval=0.05,
-                            timeout=timeout)
+        provider = OneLogin(
+            idp, terminal, secrets, push_timeout=push_timeout, push_interval=0.05, timeout=timeout
+        )
         run.tty, run.secrets = tty, secrets
         run.response = provider.fetch_assertion()
         return saml.parse(run.response.assertion), tty
@@ -116,7 +117,7 @@ def dev_roles(assertion: saml.Assertion) -> set[str]:
     return {role.role_arn for role in assertion.roles}
 
 
-# -- logins --------------------------------------------------------------------------------------------------
+# -- logins ----------------------------------------------------------------------------------------
 
 
 def test_registry_names_this_class():
@@ -210,8 +211,14 @@ def test_a_wrong_code_may_be_retyped_once(login):
 
 
 def test_two_wrong_codes_end_the_login(login):
-    fails(login, MfaError, "rejected the code", "Google Authenticator",
-          script=[(CODE_PROMPT, "000000"), (CODE_PROMPT, "000001")], mfa="totp")
+    fails(
+        login,
+        MfaError,
+        "rejected the code",
+        "Google Authenticator",
+        script=[(CODE_PROMPT, "000000"), (CODE_PROMPT, "000001")],
+        mfa="totp",
+    )
 
 
 def test_a_wrong_seed_is_named(login):
@@ -239,8 +246,8 @@ def test_assertion_buys_keys_from_the_sandbox_sts(login, sts_server):
     assertion, _ = login(totp_secret=ol.TOTP_SEED)
     role = next(r for r in assertion.roles if r.name == "Deploy")
     answer = sts_server.client().assume_role_with_saml(
-        RoleArn=role.role_arn, PrincipalArn=role.principal_arn,
-        SAMLAssertion=login.response.assertion)
+        RoleArn=role.role_arn, PrincipalArn=role.principal_arn, SAMLAssertion=login.response.assertion
+    )
     assert answer["AssumedRoleUser"]["Arn"].endswith(f":assumed-role/Deploy/{ol.ALICE}")
 
 
@@ -249,44 +256,57 @@ def test_allow_listed_address_skips_mfa(login):
     assert assertion.roles and tty.screen == ""
 
 
-# -- refusals ------------------------------------------------------------------------------------------------
+# -- refusals --------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("version", [1, 2])
 def test_wrong_password_is_dropped_and_never_retried(login, onelogin_sandbox, version):
-    fails(login, AuthenticationError, "username or password", ol.ALICE,
-          password="not-it", api_version=version)
+    fails(
+        login, AuthenticationError, "username or password", ol.ALICE, password="not-it", api_version=version
+    )
     assert login.secrets.rejected == 1
     assert onelogin_sandbox.stats()["saml_assertion_calls"] == 1
 
 
 @pytest.mark.parametrize("version", [1, 2])
 def test_locked_account(login, version):
-    fails(login, AccountLockedError, "locked", ol.LOCKED_USER, username=ol.LOCKED_USER,
-          password=ol.PASSWORDS[ol.LOCKED_USER], api_version=version)
+    fails(
+        login,
+        AccountLockedError,
+        "locked",
+        ol.LOCKED_USER,
+        username=ol.LOCKED_USER,
+        password=ol.PASSWORDS[ol.LOCKED_USER],
+        api_version=version,
+    )
     assert login.secrets.rejected == 0
 
 
 def test_ip_not_allowed(login):
-    fails(login, IdpDeniedError, "network", username=ol.OFFICE_USER,
-          password=ol.PASSWORDS[ol.OFFICE_USER])
+    fails(login, IdpDeniedError, "network", username=ol.OFFICE_USER, password=ol.PASSWORDS[ol.OFFICE_USER])
 
 
 def test_ip_address_setting_is_sent(login):
-    assertion, _ = login(username=ol.OFFICE_USER, password=ol.PASSWORDS[ol.OFFICE_USER],
-                         ip_address=ol.OFFICE_IP)
+    assertion, _ = login(
+        username=ol.OFFICE_USER, password=ol.PASSWORDS[ol.OFFICE_USER], ip_address=ol.OFFICE_IP
+    )
     assert assertion.roles
 
 
 @pytest.mark.parametrize("version", [1, 2])
 def test_unknown_app_names_the_app_id(login, version):
-    fails(login, ConfigError, ol.UNKNOWN_APP_ID, "app_id", app_id=ol.UNKNOWN_APP_ID,
-          api_version=version)
+    fails(login, ConfigError, ol.UNKNOWN_APP_ID, "app_id", app_id=ol.UNKNOWN_APP_ID, api_version=version)
 
 
 def test_app_not_assigned(login):
-    fails(login, IdpDeniedError, "administrator", username=ol.BOB, password=ol.PASSWORDS[ol.BOB],
-          app_id=ol.PROD_APP_ID)
+    fails(
+        login,
+        IdpDeniedError,
+        "administrator",
+        username=ol.BOB,
+        password=ol.PASSWORDS[ol.BOB],
+        app_id=ol.PROD_APP_ID,
+    )
 
 
 def test_unknown_subdomain(login):
@@ -302,8 +322,9 @@ def test_rate_limited(login, onelogin_sandbox):
     fails(login, RateLimitedError, "17 seconds")
 
 
-@pytest.mark.parametrize("path", ["/auth/oauth2/v2/token", "/api/2/saml_assertion",
-                                  "/api/2/saml_assertion/verify_factor"])
+@pytest.mark.parametrize(
+    "path", ["/auth/oauth2/v2/token", "/api/2/saml_assertion", "/api/2/saml_assertion/verify_factor"]
+)
 def test_server_error(login, onelogin_sandbox, path):
     onelogin_sandbox.fail(path, 503)
     fails(login, ServiceError, "HTTP 503", totp_secret=ol.TOTP_SEED)
@@ -325,12 +346,15 @@ def test_untrusted_certificate(login, onelogin_server):
         fails(login, TlsError, "certificate", "ca_bundle", base_url=tls.url)
 
 
-@pytest.mark.parametrize("settings, words", [
-    ({"api_version": 3}, ["api_version"]),
-    ({"base_url": None, "region": "mars"}, ["region"]),
-    ({"base_url": "ftp://example.com"}, ["base_url"]),
-    ({"mfa": "carrier-pigeon"}, ["mfa", "Google Authenticator"]),
-])
+@pytest.mark.parametrize(
+    "settings, words",
+    [
+        ({"api_version": 3}, ["api_version"]),
+        ({"base_url": None, "region": "mars"}, ["region"]),
+        ({"base_url": "ftp://example.com"}, ["base_url"]),
+        ({"mfa": "carrier-pigeon"}, ["mfa", "Google Authenticator"]),
+    ],
+)
 def test_bad_settings(login, settings, words):
     fails(login, ConfigError, *words, **settings)
 

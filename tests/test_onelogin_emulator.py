@@ -20,8 +20,12 @@ def token(sandbox, *, basic: bool = False, secret: str = ol.CLIENT_SECRET) -> re
         auth = "Basic " + base64.b64encode(f"{ol.CLIENT_ID}:{secret}".encode()).decode()
     else:
         auth = f"client_id:{ol.CLIENT_ID}, client_secret:{secret}"
-    return requests.post(sandbox.url + "/auth/oauth2/v2/token", timeout=5,
-                         json={"grant_type": "client_credentials"}, headers={"Authorization": auth})
+    return requests.post(
+        sandbox.url + "/auth/oauth2/v2/token",
+        timeout=5,
+        json={"grant_type": "client_credentials"},
+        headers={"Authorization": auth},
+    )
 
 
 class Api:
@@ -33,13 +37,22 @@ class Api:
         self.bearer = "bearer:" + token(sandbox).json()["access_token"]
 
     def post(self, path: str, body: dict, **kwargs) -> requests.Response:
-        return requests.post(self.sandbox.url + self.version + path, json=body,
-                             headers={"Authorization": self.bearer}, timeout=kwargs.pop("timeout", 5),
-                             **kwargs)
+        return requests.post(
+            self.sandbox.url + self.version + path,
+            json=body,
+            headers={"Authorization": self.bearer},
+            timeout=kwargs.pop("timeout", 5),
+            **kwargs,
+        )
 
     def login(self, user: str = ol.ALICE, app_id: str = ol.DEV_APP_ID, **extra) -> requests.Response:
-        body = {"username_or_email": user, "password": ol.PASSWORDS.get(user, "x"),
-                "app_id": app_id, "subdomain": ol.SUBDOMAIN, **extra}
+        body = {
+            "username_or_email": user,
+            "password": ol.PASSWORDS.get(user, "x"),
+            "app_id": app_id,
+            "subdomain": ol.SUBDOMAIN,
+            **extra,
+        }
         return self.post("/saml_assertion", body)
 
     def mfa(self, user: str = ol.ALICE) -> dict:
@@ -48,8 +61,10 @@ class Api:
 
     def verify(self, state: dict | str, device_id: int, **extra) -> requests.Response:
         state_token = state if isinstance(state, str) else state["state_token"]
-        return self.post("/saml_assertion/verify_factor", {
-            "app_id": ol.DEV_APP_ID, "device_id": str(device_id), "state_token": state_token, **extra})
+        return self.post(
+            "/saml_assertion/verify_factor",
+            {"app_id": ol.DEV_APP_ID, "device_id": str(device_id), "state_token": state_token, **extra},
+        )
 
 
 def device(mfa: dict, device_type: str) -> int:
@@ -66,7 +81,7 @@ def assertion_of(response: requests.Response, version: str = V2) -> saml.Asserti
     return saml.parse(body["data"])
 
 
-# -- token ---------------------------------------------------------------------------------------------
+# -- token -----------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("basic", [False, True], ids=["onelogin-header", "http-basic"])
@@ -74,8 +89,14 @@ def test_token_accepts_both_header_forms(onelogin_sandbox, basic):
     answer = token(onelogin_sandbox, basic=basic)
     assert answer.status_code == 200
     body = answer.json()
-    assert set(body) == {"access_token", "created_at", "expires_in", "refresh_token", "token_type",
-                         "account_id"}
+    assert set(body) == {
+        "access_token",
+        "created_at",
+        "expires_in",
+        "refresh_token",
+        "token_type",
+        "account_id",
+    }
     assert body["token_type"] == "bearer"
 
 
@@ -83,14 +104,16 @@ def test_token_accepts_both_header_forms(onelogin_sandbox, basic):
 def test_token_refuses_a_wrong_client_secret(onelogin_sandbox, basic):
     answer = token(onelogin_sandbox, basic=basic, secret="wrong")
     assert answer.status_code == 401
-    assert answer.json() == {"status": {"type": "Unauthorized", "message": "Authentication Failure",
-                                        "error": True, "code": 401}}
+    assert answer.json() == {
+        "status": {"type": "Unauthorized", "message": "Authentication Failure", "error": True, "code": 401}
+    }
 
 
 def test_api_refuses_a_missing_or_unknown_bearer_token(onelogin_sandbox):
     for header in ({}, {"Authorization": "bearer:nope"}):
-        answer = requests.post(onelogin_sandbox.url + "/api/2/saml_assertion", json={},
-                               headers=header, timeout=5)
+        answer = requests.post(
+            onelogin_sandbox.url + "/api/2/saml_assertion", json={}, headers=header, timeout=5
+        )
         assert answer.status_code == 401
     assert onelogin_sandbox.stats()["assertions_issued"] == 0
 
@@ -101,7 +124,7 @@ def test_bearer_with_a_space_is_accepted_too(onelogin_sandbox):
     assertion_of(api.login(ol.BOB))
 
 
-# -- generate SAML assertion -----------------------------------------------------------------------------
+# -- generate SAML assertion -----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("version", [V1, V2])
@@ -118,8 +141,10 @@ def test_each_app_lists_the_roles_of_its_own_organization(onelogin_sandbox):
     prod = assertion_of(api.login(ol.ALICE, ol.PROD_APP_ID, ip_address=ol.MFA_BYPASS_IP))
     assert {r.account_id for r in dev.roles} == {"111111111111"}
     assert len(dev.roles) == 3
-    assert {r.role_arn for r in prod.roles} == {"arn:aws:iam::222222222222:role/Admin",
-                                                 "arn:aws:iam::222222222222:role/ReadOnly"}
+    assert {r.role_arn for r in prod.roles} == {
+        "arn:aws:iam::222222222222:role/Admin",
+        "arn:aws:iam::222222222222:role/ReadOnly",
+    }
     assert all(r.principal_arn.endswith(":saml-provider/shellenv-sandbox") for r in prod.roles)
 
 
@@ -130,30 +155,43 @@ def test_mfa_answer_v2_is_flat(onelogin_sandbox):
     assert body["callback_url"] == onelogin_sandbox.url + "/api/2/saml_assertion/verify_factor"
     assert body["user"]["email"] == ol.ALICE
     assert [d["device_type"] for d in body["devices"]] == [
-        "Google Authenticator", "OneLogin Protect", "Yubico YubiKey", "OneLogin SMS", "OneLogin Email"]
+        "Google Authenticator",
+        "OneLogin Protect",
+        "Yubico YubiKey",
+        "OneLogin SMS",
+        "OneLogin Email",
+    ]
 
 
 def test_mfa_answer_v1_is_wrapped(onelogin_sandbox):
     body = Api(onelogin_sandbox, V1).login().json()
-    assert body["status"] == {"type": "success", "message": "MFA is required for this user",
-                              "error": False, "code": 200}
+    assert body["status"] == {
+        "type": "success",
+        "message": "MFA is required for this user",
+        "error": False,
+        "code": 200,
+    }
     assert len(body["data"]) == 1 and body["data"][0]["state_token"]
     assert body["data"][0]["callback_url"].endswith("/api/1/saml_assertion/verify_factor")
 
 
-@pytest.mark.parametrize("user, app_id, extra, status, message", [
-    (ol.ALICE, ol.DEV_APP_ID, {"password": "wrong"}, 401, ol.INVALID_CREDENTIALS),
-    ("nobody@example.com", ol.DEV_APP_ID, {}, 401, ol.INVALID_CREDENTIALS),
-    (ol.LOCKED_USER, ol.DEV_APP_ID, {}, 401, ol.USER_LOCKED),
-    (ol.OFFICE_USER, ol.DEV_APP_ID, {}, 401, ol.IP_NOT_ALLOWED),
-    (ol.BOB, ol.UNKNOWN_APP_ID, {}, 404, ol.APP_NOT_FOUND),
-    (ol.BOB, ol.PROD_APP_ID, {}, 401, ol.NOT_ASSIGNED),
-    (ol.BOB, ol.DEV_APP_ID, {"subdomain": "elsewhere"}, 400, ol.INVALID_SUBDOMAIN),
-    (ol.BOB, ol.DEV_APP_ID, {"password": ""}, 400, "password is empty"),
-])
+@pytest.mark.parametrize(
+    "user, app_id, extra, status, message",
+    [
+        (ol.ALICE, ol.DEV_APP_ID, {"password": "wrong"}, 401, ol.INVALID_CREDENTIALS),
+        ("nobody@example.com", ol.DEV_APP_ID, {}, 401, ol.INVALID_CREDENTIALS),
+        (ol.LOCKED_USER, ol.DEV_APP_ID, {}, 401, ol.USER_LOCKED),
+        (ol.OFFICE_USER, ol.DEV_APP_ID, {}, 401, ol.IP_NOT_ALLOWED),
+        (ol.BOB, ol.UNKNOWN_APP_ID, {}, 404, ol.APP_NOT_FOUND),
+        (ol.BOB, ol.PROD_APP_ID, {}, 401, ol.NOT_ASSIGNED),
+        (ol.BOB, ol.DEV_APP_ID, {"subdomain": "elsewhere"}, 400, ol.INVALID_SUBDOMAIN),
+        (ol.BOB, ol.DEV_APP_ID, {"password": ""}, 400, "password is empty"),
+    ],
+)
 @pytest.mark.parametrize("version", [V1, V2])
-def test_login_failures_carry_onelogins_status_and_text(onelogin_sandbox, version, user, app_id,
-                                                        extra, status, message):
+def test_login_failures_carry_onelogins_status_and_text(
+    onelogin_sandbox, version, user, app_id, extra, status, message
+):
     answer = Api(onelogin_sandbox, version).login(user, app_id, **extra)
     assert answer.status_code == status
     body = answer.json()
@@ -172,7 +210,7 @@ def test_allow_listed_address_skips_mfa(onelogin_sandbox):
     assertion_of(Api(onelogin_sandbox).login(ol.ALICE, ip_address=ol.MFA_BYPASS_IP))
 
 
-# -- verify factor -------------------------------------------------------------------------------------
+# -- verify factor ---------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("offset, accepted", [(0, True), (-30, True), (30, True), (-90, False)])
@@ -223,8 +261,7 @@ def test_denied_push_fails_the_factor(onelogin_sandbox):
     assert answer.status_code == 401 and answer.json()["message"] == ol.FACTOR_FAILED
 
 
-@pytest.mark.parametrize("device_type, to", [("OneLogin SMS", "+1 555 0100"),
-                                              ("OneLogin Email", ol.ALICE)])
+@pytest.mark.parametrize("device_type, to", [("OneLogin SMS", "+1 555 0100"), ("OneLogin Email", ol.ALICE)])
 def test_sms_and_email_send_a_code_to_the_outbox(onelogin_sandbox, device_type, to):
     api = Api(onelogin_sandbox)
     mfa = api.mfa()
@@ -254,13 +291,16 @@ def test_state_token_expires_and_is_used_once(onelogin_sandbox):
 def test_otp_devices_lists_the_factors_with_their_names(onelogin_sandbox):
     api = Api(onelogin_sandbox)
     user_id = api.mfa()["user"]["id"]
-    answer = requests.get(f"{onelogin_sandbox.url}/api/1/users/{user_id}/otp_devices",
-                          headers={"Authorization": api.bearer}, timeout=5).json()
+    answer = requests.get(
+        f"{onelogin_sandbox.url}/api/1/users/{user_id}/otp_devices",
+        headers={"Authorization": api.bearer},
+        timeout=5,
+    ).json()
     names = [d["auth_factor_name"] for d in answer["data"]["otp_devices"]]
     assert names[:2] == ["Google Authenticator", "OneLogin Protect"]
 
 
-# -- failure rules and counters ----------------------------------------------------------------------------
+# -- failure rules and counters --------------------------------------------------------------------
 
 
 def test_fail_rule_answers_the_next_calls_then_stops(onelogin_sandbox):
@@ -280,8 +320,12 @@ def test_rate_limit_carries_retry_after(onelogin_sandbox):
 def test_delay_rule_slows_the_answer(onelogin_sandbox):
     api = Api(onelogin_sandbox)
     onelogin_sandbox.fail("/api/2/saml_assertion", None, delay=1.0)
-    body = {"username_or_email": ol.BOB, "password": ol.PASSWORDS[ol.BOB],
-            "app_id": ol.DEV_APP_ID, "subdomain": ol.SUBDOMAIN}
+    body = {
+        "username_or_email": ol.BOB,
+        "password": ol.PASSWORDS[ol.BOB],
+        "app_id": ol.DEV_APP_ID,
+        "subdomain": ol.SUBDOMAIN,
+    }
     with pytest.raises(requests.exceptions.ReadTimeout):
         api.post("/saml_assertion", body, timeout=0.3)
 

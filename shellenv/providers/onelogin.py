@@ -120,7 +120,7 @@ class OneLogin:
         self._http: requests.Session | None = None
         self._token = ""
 
-    # -- the login ---------------------------------------------------------------------------------------
+    # -- the login ---------------------------------------------------------------------------------
 
     def fetch_assertion(self) -> SamlResponse:
         """Log in with the password, then the second factor if OneLogin asks; return the assertion."""
@@ -148,7 +148,8 @@ class OneLogin:
     def _access_token(self) -> str:
         client_id = str(self.idp.get("client_id"))
         client_secret = self.secrets.stored("client_secret") or self.terminal.ask(
-            f"OneLogin API client secret for {self.idp.name}: ", secret=True,
+            f"OneLogin API client secret for {self.idp.name}: ",
+            secret=True,
             why="the OneLogin API client secret",
         )
         response = self._send(
@@ -170,19 +171,21 @@ class OneLogin:
         log.debug("got an OneLogin API access token")
         return str(token)
 
-    # -- second factor -----------------------------------------------------------------------------------
+    # -- second factor -----------------------------------------------------------------------------
 
     def _second_factor(self, mfa: dict[str, Any]) -> str:
         state_token = str(mfa.get("state_token") or "")
-        factors = [Factor(str(d.get("device_id")), str(d.get("device_type", "")))
-                   for d in mfa.get("devices") or [] if d.get("device_id") is not None]
+        factors = [
+            Factor(str(d.get("device_id")), str(d.get("device_type", "")))
+            for d in mfa.get("devices") or []
+            if d.get("device_id") is not None
+        ]
         if not state_token or not factors:
             raise IdpDeniedError(
                 f"{self.what} requires MFA but offers no factor; enroll one in OneLogin and try again"
             )
         factor, push = self._choose(factors)
-        log.debug("using factor %s (%s)%s", factor.device_type, factor.device_id,
-                  ", push" if push else "")
+        log.debug("using factor %s (%s)%s", factor.device_type, factor.device_id, ", push" if push else "")
         if factor.kind == "duo":
             raise IdpDeniedError(
                 "OneLogin's API cannot verify Duo; set mfa to another of your factors in "
@@ -221,8 +224,9 @@ class OneLogin:
             if seeded:
                 return seeded[0], False
         options = [f.device_type + (" (push)" if f.kind == "protect" else "") for f in factors]
-        index = self.terminal.choose("OneLogin asks for a second factor:", options,
-                                     why="a choice of MFA factor")
+        index = self.terminal.choose(
+            "OneLogin asks for a second factor:", options, why="a choice of MFA factor"
+        )
         return factors[index], factors[index].kind == "protect"
 
     def _push(self, factor: Factor, state_token: str) -> str | None:
@@ -244,8 +248,13 @@ class OneLogin:
                 return True
             return False
 
-        approved = wait_for_push(poll, self.terminal, label="the OneLogin Protect push",
-                                 timeout=self.push_timeout, interval=self.push_interval)
+        approved = wait_for_push(
+            poll,
+            self.terminal,
+            label="the OneLogin Protect push",
+            timeout=self.push_timeout,
+            interval=self.push_interval,
+        )
         return result.get("assertion") if approved else None
 
     def _trigger(self, factor: Factor, state_token: str) -> None:
@@ -285,8 +294,9 @@ class OneLogin:
             self.terminal.message("OneLogin rejected that code; type the current one")
         raise AssertionError("unreachable")  # the loop returns or raises
 
-    def _verify(self, factor: Factor, state_token: str, *, otp_token: str | None = None,
-                do_not_notify: bool = True) -> Answer:
+    def _verify(
+        self, factor: Factor, state_token: str, *, otp_token: str | None = None, do_not_notify: bool = True
+    ) -> Answer:
         body: dict[str, Any] = {
             "app_id": self.app_id,
             "device_id": factor.device_id,
@@ -303,7 +313,7 @@ class OneLogin:
         log.info("OneLogin issued the assertion after MFA")
         return answer.assertion
 
-    # -- refusals ----------------------------------------------------------------------------------------
+    # -- refusals ----------------------------------------------------------------------------------
 
     def _refuse_login(self, answer: Answer, username: str) -> NoReturn:
         text = answer.message.lower()
@@ -346,15 +356,19 @@ class OneLogin:
 
     def _refuse_factor(self, answer: Answer, factor: Factor, *, push: bool = False) -> NoReturn:
         if _is_state_error(answer):
-            raise MfaError("the OneLogin login expired before MFA was done; run the command again "
-                           "to start over")
+            raise MfaError(
+                "the OneLogin login expired before MFA was done; run the command again to start over"
+            )
         if push:
-            raise MfaError(f"the push to {factor.device_type} was denied; run the command again "
-                           "and approve it, or set mfa to another factor")
-        raise MfaError(f"OneLogin rejected the code for {factor.device_type}; run the command again "
-                       "with a current code")
+            raise MfaError(
+                f"the push to {factor.device_type} was denied; run the command again "
+                "and approve it, or set mfa to another factor"
+            )
+        raise MfaError(
+            f"OneLogin rejected the code for {factor.device_type}; run the command again with a current code"
+        )
 
-    # -- HTTP --------------------------------------------------------------------------------------------
+    # -- HTTP --------------------------------------------------------------------------------------
 
     def _post(self, path: str, body: dict[str, Any]) -> Answer:
         response = self._send(path, body, authorization=f"bearer:{self._token}")
@@ -364,8 +378,13 @@ class OneLogin:
     def _send(self, path: str, body: dict[str, Any], *, authorization: str) -> requests.Response:
         assert self._http is not None
         return http.request(
-            self._http, "POST", self.base_url + path, what=self.what, json=body,
-            headers={"Authorization": authorization}, timeout=self.timeout,
+            self._http,
+            "POST",
+            self.base_url + path,
+            what=self.what,
+            json=body,
+            headers={"Authorization": authorization},
+            timeout=self.timeout,
         )
 
 

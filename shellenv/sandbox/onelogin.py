@@ -142,8 +142,9 @@ APPS: dict[str, App] = {
 def _alice_devices() -> list[Device]:
     return [
         Device(500001, "Google Authenticator", KIND_TOTP, secret=TOTP_SEED),
-        Device(500002, "OneLogin Protect", KIND_PROTECT, secret=PROTECT_SEED,
-               user_display_name="Alice's phone"),
+        Device(
+            500002, "OneLogin Protect", KIND_PROTECT, secret=PROTECT_SEED, user_display_name="Alice's phone"
+        ),
         Device(500003, "Yubico YubiKey", KIND_YUBIKEY, secret=YUBIKEY_OTP),
         Device(500004, "OneLogin SMS", KIND_SMS, destination="+1 555 0100"),
         Device(500005, "OneLogin Email", KIND_EMAIL, destination=ALICE),
@@ -154,16 +155,36 @@ def default_members() -> dict[str, Member]:
     """The sandbox's OneLogin users, keyed by email; alice and bob are the world's users."""
     alice, bob = world.USERS[ALICE], world.USERS[BOB]
     members = [
-        Member(70001, "alice", ALICE, PASSWORDS[ALICE], list(alice.roles), _alice_devices(),
-               session_duration=alice.session_duration),
+        Member(
+            70001,
+            "alice",
+            ALICE,
+            PASSWORDS[ALICE],
+            list(alice.roles),
+            _alice_devices(),
+            session_duration=alice.session_duration,
+        ),
         Member(70002, "bob", BOB, PASSWORDS[BOB], list(bob.roles)),
-        Member(70003, "carol", CAROL, PASSWORDS[CAROL], list(alice.roles),
-               [Device(500011, "Google Authenticator", KIND_TOTP, secret=TOTP_SEED)]),
-        Member(70004, "dave", DAVE, PASSWORDS[DAVE], list(alice.roles),
-               [Device(500021, "OneLogin Protect", KIND_PROTECT, secret=PROTECT_SEED)]),
+        Member(
+            70003,
+            "carol",
+            CAROL,
+            PASSWORDS[CAROL],
+            list(alice.roles),
+            [Device(500011, "Google Authenticator", KIND_TOTP, secret=TOTP_SEED)],
+        ),
+        Member(
+            70004,
+            "dave",
+            DAVE,
+            PASSWORDS[DAVE],
+            list(alice.roles),
+            [Device(500021, "OneLogin Protect", KIND_PROTECT, secret=PROTECT_SEED)],
+        ),
         Member(70005, "locked", LOCKED_USER, PASSWORDS[LOCKED_USER], list(bob.roles), locked=True),
-        Member(70006, "office", OFFICE_USER, PASSWORDS[OFFICE_USER], list(bob.roles),
-               allowed_ips=(OFFICE_IP,)),
+        Member(
+            70006, "office", OFFICE_USER, PASSWORDS[OFFICE_USER], list(bob.roles), allowed_ips=(OFFICE_IP,)
+        ),
     ]
     return {member.email: member for member in members}
 
@@ -174,8 +195,7 @@ def info() -> dict[str, Any]:
         "client_id": CLIENT_ID,
         "client_secret": CLIENT_SECRET,
         "subdomain": SUBDOMAIN,
-        "apps": {app.app_id: {"name": app.name, "accounts": list(app.account_ids)}
-                 for app in APPS.values()},
+        "apps": {app.app_id: {"name": app.name, "accounts": list(app.account_ids)} for app in APPS.values()},
         "users": dict(PASSWORDS),
         "totp_seed": TOTP_SEED,
         "protect_seed": PROTECT_SEED,
@@ -222,9 +242,17 @@ class _Answer(Exception):
         self.headers = headers or {}
 
 
-_NAMES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-          429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
-          503: "Service Unavailable", 504: "Gateway Timeout"}
+_NAMES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
 
 
 class OneLoginEmulator:
@@ -272,7 +300,7 @@ class OneLoginEmulator:
     def now(self) -> float:
         return self._clock() + self._offset
 
-    # -- WSGI ------------------------------------------------------------------------------------------
+    # -- WSGI --------------------------------------------------------------------------------------
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         from werkzeug.wrappers import Request
@@ -330,7 +358,7 @@ class OneLoginEmulator:
         with self._lock:
             self.stats[name] += 1
 
-    # -- OAuth token ---------------------------------------------------------------------------------
+    # -- OAuth token -------------------------------------------------------------------------------
 
     def _token(self, request: Any) -> Any:
         self._count("token_calls")
@@ -361,7 +389,7 @@ class OneLoginEmulator:
         if expires is None or expires < self.now():
             raise _Answer(401, AUTH_FAILURE)
 
-    # -- Generate SAML Assertion ---------------------------------------------------------------------
+    # -- Generate SAML Assertion -------------------------------------------------------------------
 
     def _saml_assertion(self, request: Any, version: int) -> Any:
         body = _json(request)
@@ -394,11 +422,15 @@ class OneLoginEmulator:
             self._logins[state_token] = _Login(member, app, self.now() + self.state_seconds)
         mfa = {
             "state_token": state_token,
-            "devices": [{"device_id": d.device_id, "device_type": d.device_type}
-                        for d in member.devices],
+            "devices": [{"device_id": d.device_id, "device_type": d.device_type} for d in member.devices],
             "callback_url": f"{request.host_url}api/{version}/saml_assertion/verify_factor",
-            "user": {"id": member.id, "username": member.username, "email": member.email,
-                     "firstname": member.username.capitalize(), "lastname": "Sandbox"},
+            "user": {
+                "id": member.id,
+                "username": member.username,
+                "email": member.email,
+                "firstname": member.username.capitalize(),
+                "lastname": "Sandbox",
+            },
         }
         if version == 1:
             return _json_response({"status": _status("success", MFA_REQUIRED), "data": [mfa]})
@@ -426,7 +458,7 @@ class OneLoginEmulator:
         log.debug("issued an assertion for %s in app %s", member.email, app.app_id)
         return assertion
 
-    # -- Verify Factor ---------------------------------------------------------------------------------
+    # -- Verify Factor -----------------------------------------------------------------------------
 
     def _verify_factor(self, request: Any, version: int) -> Any:
         body = _json(request)
@@ -437,8 +469,9 @@ class OneLoginEmulator:
             raise _Answer(401, STATE_EXPIRED)
         if str(body.get("app_id") or "") != login.app.app_id:
             raise _Answer(400, "app_id does not match the state token")
-        device = next((d for d in login.member.devices
-                       if str(d.device_id) == str(body.get("device_id"))), None)
+        device = next(
+            (d for d in login.member.devices if str(d.device_id) == str(body.get("device_id"))), None
+        )
         if device is None:
             raise _Answer(400, "Invalid device_id")
         otp = str(body.get("otp_token") or "").strip()
@@ -481,39 +514,44 @@ class OneLoginEmulator:
         code = f"{secrets.randbelow(10**6):06d}"
         with self._lock:
             login.codes[device.device_id] = code
-            self.outbox.append({
-                "kind": device.kind,
-                "to": device.destination,
-                "code": code,
-                "device_id": device.device_id,
-                "state_token": state_token,
-                "sent_at": self.now(),
-            })
+            self.outbox.append(
+                {
+                    "kind": device.kind,
+                    "to": device.destination,
+                    "code": code,
+                    "device_id": device.device_id,
+                    "state_token": state_token,
+                    "sent_at": self.now(),
+                }
+            )
 
     def _finish(self, state_token: str, login: _Login, version: int) -> Any:
         with self._lock:
             self._logins.pop(state_token, None)
         return _success(self._issue(login.member, login.app), version)
 
-    # -- otp_devices (Users API v1) ------------------------------------------------------------------
+    # -- otp_devices (Users API v1) ----------------------------------------------------------------
 
     def _otp_devices(self, path: str) -> Any:
         user_id = path.split("/")[4]
         member = next((m for m in self.members.values() if str(m.id) == user_id), None)
         if member is None:
             raise _Answer(404, "User not found")
-        devices = [{
-            "id": d.device_id,
-            "active": True,
-            "default": i == 0,
-            "needs_trigger": d.kind in (KIND_PROTECT, KIND_SMS, KIND_EMAIL),
-            "auth_factor_name": d.device_type,
-            "type_display_name": d.device_type,
-            "user_display_name": d.user_display_name or d.destination,
-        } for i, d in enumerate(member.devices)]
+        devices = [
+            {
+                "id": d.device_id,
+                "active": True,
+                "default": i == 0,
+                "needs_trigger": d.kind in (KIND_PROTECT, KIND_SMS, KIND_EMAIL),
+                "auth_factor_name": d.device_type,
+                "type_display_name": d.device_type,
+                "user_display_name": d.user_display_name or d.destination,
+            }
+            for i, d in enumerate(member.devices)
+        ]
         return _json_response({"status": _status("success", SUCCESS), "data": {"otp_devices": devices}})
 
-    # -- test endpoints --------------------------------------------------------------------------------
+    # -- test endpoints ----------------------------------------------------------------------------
 
     def _control(self, request: Any) -> Any:
         parts = request.path.strip("/").split("/")[1:]
@@ -540,8 +578,7 @@ class OneLoginEmulator:
             with self._lock:
                 self._rules.clear()
             return _json_response({"rules": 0})
-        if len(parts) == 3 and parts[0] == "push" and parts[2] in ("approve", "deny") \
-                and method == "POST":
+        if len(parts) == 3 and parts[0] == "push" and parts[2] in ("approve", "deny") and method == "POST":
             return self._answer_push(parts[1], parts[2])
         return _json_response({"message": "no such sandbox endpoint"}, 404)
 
@@ -576,7 +613,7 @@ def make_app(signer: Any, **options: Any) -> OneLoginEmulator:
     return OneLoginEmulator(signer, **options)
 
 
-# -- answers ---------------------------------------------------------------------------------------------
+# -- answers ---------------------------------------------------------------------------------------
 
 
 def _status(kind: str, message: str, code: int = 200) -> dict[str, Any]:
@@ -645,4 +682,3 @@ def _client_credentials(header: str) -> tuple[str, str] | None:
 
 def _app_roles(member: Member, app: App) -> list[str]:
     return [role for role in member.roles if role.split(":")[4] in app.account_ids]
-
