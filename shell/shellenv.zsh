@@ -1,0 +1,287 @@
+# shellenv for zsh: the `shellenv` function, the prompt hook, the prompt segment and expiry warnings.
+# Loaded by `eval "$(shellenv init zsh)"`, whose first lines set __shellenv_prog and the [shell] settings.
+#
+# An ordinary prompt forks nothing: the clock is $EPOCHSECONDS from zsh/datetime, and the stamp file is
+# read with `read -r` only once the keys are inside the warning or refresh window.
+# Internal names start with __shellenv_; SHELLENV_PROMPT_SEGMENT and SHELLENV_PROMPT_STATE are for prompts.
+
+zmodload -F zsh/datetime p:EPOCHSECONDS
+
+# -- state (kept when this file is sourced again) ------------------------------------------------------------
+
+: "${__shellenv_seen=}" "${__shellenv_expiry=}" "${__shellenv_warned=0}" "${__shellenv_refreshing=}"
+: "${__shellenv_stamp_tried=}" "${__shellenv_gone_expiry=}" "${__shellenv_gone_profile=}"
+: "${__shellenv_gone_stamp=}" "${__shellenv_gone_label=}" "${__shellenv_ps1=}"
+: "${SHELLENV_PROMPT_SEGMENT=}" "${SHELLENV_PROMPT_STATE=}"
+__shellenv_window=$__shellenv_warn_before
+((__shellenv_refresh_before > __shellenv_window)) && __shellenv_window=$__shellenv_refresh_before
+((__shellenv_warn_again > __shellenv_window)) && __shellenv_window=$__shellenv_warn_again
+
+# -- the command ---------------------------------------------------------------------------------------------
+
+shellenv() {
+    case ${1-} in
+    use)
+        shift
+        if __shellenv_asks_help "$@"; then
+            SHELLENV_SHELL=zsh command "$__shellenv_prog" export "$@"
+            return
+        fi
+        __shellenv_eval export --shell zsh "$@"
+        ;;
+    clear)
+        shift
+        if __shellenv_asks_help "$@"; then
+            SHELLENV_SHELL=zsh command "$__shellenv_prog" clear "$@"
+            return
+        fi
+        __shellenv_clear
+        ;;
+    refresh)
+        shift
+        if __shellenv_asks_help "$@" || [[ " $* " == *" --background "* ]]; then
+            SHELLENV_SHELL=zsh command "$__shellenv_prog" refresh "$@"
+            return
+        fi
+        # After expired keys were cleared, `shellenv refresh` still means the profile they belonged to.
+        if (($# == 0)) && [[ -z ${SHELLENV_PROFILE-} && -n $__shellenv_gone_profile ]]; then
+            set -- "$__shellenv_gone_profile"
+        fi
+        __shellenv_eval refresh --shell zsh "$@"
+        ;;
+    *)
+        SHELLENV_SHELL=zsh command "$__shellenv_prog" "$@"
+        ;;
+    esac
+}
+
+__shellenv_asks_help() {
+    local __shellenv_arg
+    for __shellenv_arg; do
+        case $__shellenv_arg in
+        -h | --help) return 0 ;;
+        --) return 1 ;;
+        esac
+    done
+    return 1
+}
+
+# Run the program and eval what it prints, only when it succeeded. The code is read whole before any of
+# it runs, and Ctrl-C is ignored while it runs (emulate -L restores the trap), so keys are never half set.
+__shellenv_eval() {
+    emulate -L zsh
+    local __shellenv_code
+    __shellenv_code=$(SHELLENV_SHELL=zsh command "$__shellenv_prog" "$@") || return
+    [[ -n $__shellenv_code ]] || return 0
+    trap '' INT
+    eval "$__shellenv_code"
+}
+
+__shellenv_clear() {
+    unset "${__shellenv_cleared[@]}"
+    __shellenv_gone_expiry='' __shellenv_gone_profile='' __shellenv_gone_stamp='' __shellenv_gone_label=''
+    __shellenv_new_keys
+    __shellenv_render 0
+}
+
+# -- the prompt hook -----------------------------------------------------------------------------------------
+
+__shellenv_precmd() {
+    local __shellenv_status=$? __shellenv_now __shellenv_left=0
+    [[ ${SHELLENV_EXPIRY-} == "$__shellenv_seen" ]] || __shellenv_new_keys
+    if [[ -n $__shellenv_expiry$__shellenv_gone_expiry ]]; then
+        __shellenv_now=$EPOCHSECONDS
+        __shellenv_left=$((10#${__shellenv_expiry:-$__shellenv_gone_expiry} - __shellenv_now))
+        ((__shellenv_left > __shellenv_window)) || __shellenv_near
+    fi
+    __shellenv_render "$__shellenv_left"
+    if ((__shellenv_prompt)) && [[ $PROMPT != *__shellenv_ps1* && $PROMPT != *SHELLENV_PROMPT_SEGMENT* ]]
+    then
+        __shellenv_prompt_insert
+    fi
+    return "$__shellenv_status"
+}
+
+# The keys changed (use, refresh, a pick-up, clear, or by hand): their warnings start afresh.
+__shellenv_new_keys() {
+    __shellenv_seen=${SHELLENV_EXPIRY-}
+    __shellenv_warned=0
+    case $__shellenv_seen in
+    '' | *[!0-9]*) __shellenv_expiry= ;;
+    *)
+        __shellenv_expiry=$__shellenv_seen
+        __shellenv_gone_expiry='' __shellenv_gone_profile='' __shellenv_gone_stamp='' __shellenv_gone_label=''
+        ;;
+    esac
+}
+
+# Inside the window: pick up keys renewed elsewhere, start a background refresh, warn, clear expired keys.
+# Uses the caller's __shellenv_left and updates it.
+__shellenv_near() {
+    emulate -L zsh
+    local __shellenv_stamp=${SHELLENV_STAMP:-$__shellenv_gone_stamp} __shellenv_stamped=
+    local __shellenv_profile=${SHELLENV_PROFILE:-$__shellenv_gone_profile}
+    if [[ -n $__shellenv_stamp ]]; then
+        { read -r __shellenv_stamped <"$__shellenv_stamp"; } 2>/dev/null
+    fi
+    case $__shellenv_stamped in
+    '' | *[!0-9]*) ;;
+    *)
+        if ((10#$__shellenv_stamped > 10#${__shellenv_expiry:-$__shellenv_gone_expiry})) &&
+            [[ $__shellenv_stamped != "$__shellenv_stamp_tried" && -n $__shellenv_profile ]]; then
+            __shellenv_stamp_tried=$__shellenv_stamped
+            if __shellenv_eval export --shell zsh --cached --quiet "$__shellenv_profile" 2>/dev/null; then
+                __shellenv_new_keys
+                __shellenv_left=$((10#$__shellenv_expiry - __shellenv_now))
+                local __shellenv_text
+                __shellenv_duration "$__shellenv_left"
+                __shellenv_say "renewed keys for $__shellenv_profile picked up (valid $__shellenv_text)"
+                return
+            fi
+        fi
+        ;;
+    esac
+
+    if [[ ${SHELLENV_REFRESH-} == auto && -n $__shellenv_expiry && -n $__shellenv_profile ]] &&
+        ((__shellenv_left <= __shellenv_refresh_before)) &&
+        [[ $__shellenv_refreshing != "$__shellenv_expiry" ]]; then
+        __shellenv_refreshing=$__shellenv_expiry
+        (
+            trap '' HUP INT
+            command "$__shellenv_prog" refresh --background "$__shellenv_profile" \
+                </dev/null >/dev/null 2>&1 &
+        )
+    fi
+
+    __shellenv_warn
+}
+
+__shellenv_warn() {
+    local __shellenv_name=${__shellenv_profile:-${SHELLENV_ACCOUNT-}} __shellenv_text __shellenv_in
+    __shellenv_duration "$__shellenv_left"
+    __shellenv_in=$__shellenv_text
+    if ((__shellenv_left <= 0)); then
+        ((__shellenv_warned < 3)) || return 0
+        __shellenv_warned=3
+        if ((__shellenv_clear_expired)) && [[ -n $__shellenv_expiry ]]; then
+            __shellenv_say "keys for $__shellenv_name expired and were removed from this shell;" \
+                "run \`shellenv refresh\` to log in again"
+            __shellenv_expire
+        elif [[ -n $__shellenv_expiry ]]; then
+            __shellenv_say "keys for $__shellenv_name expired; run \`shellenv refresh\` to log in again"
+        fi
+    elif ((__shellenv_left <= __shellenv_warn_again && __shellenv_warned < 2)); then
+        __shellenv_warned=2
+        if [[ ${SHELLENV_REFRESH-} == auto ]]; then
+            __shellenv_say "keys for $__shellenv_name expire in $__shellenv_in and automatic" \
+                "refresh has not renewed them; run \`shellenv refresh\`"
+        else
+            __shellenv_say "keys for $__shellenv_name expire in $__shellenv_in;" \
+                "run \`shellenv refresh\` to renew them"
+        fi
+    elif ((__shellenv_left <= __shellenv_warn_before && __shellenv_warned < 1)); then
+        __shellenv_warned=1
+        # With automatic refresh the keys are expected to renew silently; warn_again is the fallback.
+        [[ ${SHELLENV_REFRESH-} == auto ]] && return 0
+        __shellenv_say "keys for $__shellenv_name expire in $__shellenv_in;" \
+            "run \`shellenv refresh\` to renew them"
+    fi
+    return 0
+}
+
+# Remove expired keys, remembering enough to show "expired" and to let `shellenv refresh` log in again.
+__shellenv_expire() {
+    __shellenv_gone_expiry=$__shellenv_expiry
+    __shellenv_gone_profile=${SHELLENV_PROFILE-}
+    __shellenv_gone_stamp=${SHELLENV_STAMP-}
+    __shellenv_label
+    __shellenv_gone_label=$__shellenv_text
+    unset "${__shellenv_cleared[@]}"
+    __shellenv_seen='' __shellenv_expiry=''
+}
+
+__shellenv_say() {
+    printf 'shellenv: %s\n' "$*" >&2
+}
+
+# -- the prompt segment --------------------------------------------------------------------------------------
+
+# Sets __shellenv_text to what the segment names: the profile, else account alias/role name.
+__shellenv_label() {
+    if [[ -n $__shellenv_gone_label ]]; then
+        __shellenv_text=$__shellenv_gone_label
+    elif [[ -n ${SHELLENV_PROFILE-} ]]; then
+        __shellenv_text=$SHELLENV_PROFILE
+    else
+        __shellenv_text=${SHELLENV_ROLE_ARN-}
+        __shellenv_text=${SHELLENV_ACCOUNT-}/${__shellenv_text##*/}
+    fi
+}
+
+# Sets __shellenv_text to $1 seconds as 1h05m, 14m or 40s.
+__shellenv_duration() {
+    local __shellenv_h=$(($1 / 3600)) __shellenv_m=$(($1 % 3600 / 60))
+    if ((__shellenv_h > 0)); then
+        ((__shellenv_m < 10)) && __shellenv_m=0$__shellenv_m
+        __shellenv_text=${__shellenv_h}h${__shellenv_m}m
+    elif ((__shellenv_m > 0)); then
+        __shellenv_text=${__shellenv_m}m
+    else
+        __shellenv_text=${1}s
+    fi
+}
+
+# $1: seconds left. Sets SHELLENV_PROMPT_SEGMENT (plain text), SHELLENV_PROMPT_STATE (ok, warn, expired or
+# empty) and __shellenv_ps1 (coloured, %-escaped, with %{ %} around the colour codes, for PROMPT).
+__shellenv_render() {
+    local __shellenv_text __shellenv_label __shellenv_sgr
+    if [[ -z $__shellenv_expiry$__shellenv_gone_expiry ]]; then
+        SHELLENV_PROMPT_SEGMENT='' SHELLENV_PROMPT_STATE='' __shellenv_ps1=''
+        return
+    fi
+    __shellenv_label
+    __shellenv_label=$__shellenv_text
+    if (($1 <= 0)); then
+        SHELLENV_PROMPT_STATE=expired __shellenv_text=expired __shellenv_sgr='1;31'
+    else
+        __shellenv_duration "$1"
+        if (($1 <= __shellenv_warn_before)); then
+            SHELLENV_PROMPT_STATE=warn __shellenv_sgr='1;33'
+        else
+            SHELLENV_PROMPT_STATE=ok __shellenv_sgr='36'
+        fi
+    fi
+    SHELLENV_PROMPT_SEGMENT="aws:$__shellenv_label $__shellenv_text"
+    if [[ -n ${NO_COLOR-} ]]; then
+        __shellenv_ps1="${SHELLENV_PROMPT_SEGMENT//\%/%%} "
+    else
+        __shellenv_ps1=$'%{\e['"${__shellenv_sgr}m"'%}'"${SHELLENV_PROMPT_SEGMENT//\%/%%}"$'%{\e[0m%} '
+    fi
+}
+
+# For prompts built by a function: prints the coloured segment (no newline), nothing when no keys.
+shellenv_prompt() {
+    [[ -n $SHELLENV_PROMPT_SEGMENT ]] || return 0
+    print -rn -- "${(%)__shellenv_ps1% }"
+}
+
+# -- registration (idempotent) -------------------------------------------------------------------------------
+
+# Put the segment in front of PROMPT, unless the prompt belongs to starship or powerlevel10k (docs/prompt.md
+# has their snippets). prompt_subst is needed for ${__shellenv_ps1} to be read on every prompt.
+__shellenv_prompt_insert() {
+    [[ -z ${STARSHIP_SHELL-} ]] && ((!${+functions[p10k]})) || return 0
+    setopt prompt_subst
+    PROMPT='${__shellenv_ps1-}'$PROMPT
+}
+
+__shellenv_register() {
+    typeset -ga precmd_functions
+    if ((!${precmd_functions[(Ie)__shellenv_precmd]})); then
+        # First, so that keys picked up or cleared are in place before the other hooks run.
+        precmd_functions=(__shellenv_precmd "${precmd_functions[@]}")
+    fi
+    ((__shellenv_prompt)) && [[ $PROMPT != *__shellenv_ps1* ]] && __shellenv_prompt_insert
+    return 0
+}
+__shellenv_register
