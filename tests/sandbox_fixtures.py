@@ -87,7 +87,7 @@ def sandbox_signer() -> saml.Signer:
 def sts_server(sandbox_signer: saml.Signer) -> Iterator[StsSandbox]:
     """The STS emulator, trusting the sandbox provider of every account in every partition."""
     clock = SandboxClock()
-    trusted = {arn: sandbox_signer.cert_pem for arn in world.provider_arns()}
+    trusted = sts.sandbox_trusted(sandbox_signer.cert_pem)
     app = sts.make_app(trusted=trusted, roles=world.roles_in(), clock=clock)
     server = Server(app).start()
     try:

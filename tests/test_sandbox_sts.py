@@ -266,6 +266,38 @@ def test_a_second_unsigned_assertion_beside_the_signed_one_is_refused(client, sa
     assert code == "InvalidIdentityToken"
 
 
+def test_a_signed_assertion_wrapped_inside_a_forged_one_is_refused(client, sandbox_assertion):
+    from lxml import etree
+
+    root = etree.fromstring(base64.b64decode(sandbox_assertion(BOB)))
+    ns = {"saml": saml.NS_SAML, "ds": saml.NS_DS}
+    genuine = root.find("saml:Assertion", ns)
+    place = root.index(genuine)
+    signature = genuine.find("ds:Signature", ns)
+    genuine.remove(signature)
+    forged = etree.fromstring(etree.tostring(genuine))
+    forged.set("ID", "_forged")
+    for value in forged.iterfind(".//saml:AttributeValue", ns):
+        value.text = (value.text or "").replace(DEV_READONLY, DEV_ADMIN)
+    forged.insert(1, signature)  # the genuine signature, still pointing at the genuine assertion
+    advice = etree.SubElement(forged, f"{{{saml.NS_SAML}}}Advice")
+    advice.append(genuine)  # moved out of the response, hidden where its digest still holds
+    root.insert(place, forged)
+    wrapped = base64.b64encode(etree.tostring(root)).decode()
+
+    code, message, _ = refused(assume, client, wrapped, DEV_ADMIN)
+
+    assert (code, message) == ("InvalidIdentityToken", "Response signature invalid")
+
+
+def test_a_response_reporting_a_failed_login_is_refused(client, sandbox_assertion):
+    failed = edit(sandbox_assertion(ALICE), "status:Success", "status:Responder")
+
+    code, _, _ = refused(assume, client, failed)
+
+    assert code == "InvalidIdentityToken"
+
+
 def test_an_assertion_with_a_dtd_is_refused_before_parsing(client):
     document = (
         '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY e SYSTEM "file:///etc/passwd">]>'

@@ -44,6 +44,7 @@ MAX_DURATION = 43200
 REDEEM_WITHIN = 300  # seconds after IssueInstant that AWS still accepts an assertion
 CLOCK_SKEW = 60  # seconds an IdP's clock may run ahead of ours before NotBefore refuses an assertion
 SESSION_NAME = re.compile(r"[\w+=,.@-]*")
+SUCCESS = "urn:oasis:names:tc:SAML:2.0:status:Success"
 NAMEID_PREFIX = "urn:oasis:names:tc:SAML:2.0:nameid-format:"
 SOURCE_IDENTITY_ATTRIBUTE = "https://aws.amazon.com/SAML/Attributes/SourceIdentity"
 
@@ -191,6 +192,11 @@ class StsApp:
         except Fault as fault:
             log.info("answering %s: %s", fault.code, fault.message)
             status, body = fault.status, _error_xml(fault, request_id)
+        except Exception as exc:  # a bug here: answer as AWS does, never with a traceback page
+            # Only the type is logged: a message could quote the assertion.
+            log.error("the STS emulator failed on a request: %s", type(exc).__name__)
+            fault = Fault("InternalFailure", "The request processing has failed.", 500, "Receiver")
+            status, body = fault.status, _error_xml(fault, request_id)
         headers = [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)]
         start_response(f"{status} {_REASONS.get(status, 'Error')}", headers)
         return [body.encode("utf-8")]
@@ -289,6 +295,11 @@ def make_app(
     return StsApp(trusted=trusted, roles=roles, clock=clock)
 
 
+def sandbox_trusted(cert_pem: bytes) -> dict[str, bytes]:
+    """`trusted` for make_app: the sandbox provider of every account and partition, with this cert."""
+    return {arn: cert_pem for arn in world.provider_arns()}
+
+
 # -- request parameters ------------------------------------------------------------------------
 
 
@@ -348,6 +359,9 @@ def _verified_claims(document: bytes, certificate: bytes) -> Claims:
     assertions = root.findall(f"{{{NS_SAML}}}Assertion")
     if len(assertions) != 1:
         raise Fault("InvalidIdentityToken", "Invalid SAML response: expected exactly one Assertion")
+    status = root.find(f"{{{NS_SAMLP}}}Status/{{{NS_SAMLP}}}StatusCode")
+    if status is not None and status.get("Value") != SUCCESS:
+        raise Fault("InvalidIdentityToken", "The SAML response does not report a successful login")
     verifier = XMLVerifier()
     signed = None
     # An IdP signs the assertion, the response around it, or both; AWS accepts either signature.
@@ -366,7 +380,7 @@ def _verified_claims(document: bytes, certificate: bytes) -> Claims:
             log.info("signature check failed: %s", type(exc).__name__)
             raise Fault("InvalidIdentityToken", BAD_SIGNATURE) from None
         element = result.signed_xml  # type: ignore[union-attr]
-        if element is not None and element.tag == signed_tag:
+        if element is not None and element.tag == signed_tag and _is_the_one(root, element):
             signed = element
             break
     if signed is None:
@@ -374,6 +388,17 @@ def _verified_claims(document: bytes, certificate: bytes) -> Claims:
     if signed.tag == f"{{{NS_SAMLP}}}Response":
         signed = signed.find(f"{{{NS_SAML}}}Assertion")
     return _claims(signed)
+
+
+def _is_the_one(root: Any, signed: Any) -> bool:
+    """True when the signed element is the response itself or its one Assertion, and no other element
+    shares its ID: a signature must not vouch for a copy hidden elsewhere (signature wrapping)."""
+    identifier = signed.get("ID")
+    if not identifier or len(root.xpath("//*[@ID=$id]", id=identifier)) != 1:
+        return False
+    if signed.tag == f"{{{NS_SAMLP}}}Response":
+        return root.get("ID") == identifier
+    return root.find(f"{{{NS_SAML}}}Assertion").get("ID") == identifier
 
 
 def _claims(assertion: Any) -> Claims:
@@ -599,7 +624,7 @@ def _error_xml(fault: Fault, request_id: str) -> str:
     )
 
 
-_REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found"}
+_REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 500: "Server Error"}
 
 
 # -- moto --------------------------------------------------------------------------------------
