@@ -98,6 +98,15 @@ class SimpleSamlPhp:
             lines.append(f'{key} = "{text}"' if isinstance(value, str) else f"{key} = {text}")
         return "\n".join(lines) + "\n"
 
+    def config(self, user: str = "bob", *, idp: str = "simplesamlphp", profile: str = "ssp") -> str:
+        """A whole config file: the `[idp.NAME]` table for `user` and a `[profile.NAME]` for the first of
+        the user's roles, ready for the end-to-end tests (mode 0600: it holds a password)."""
+        role_arn = ROLES[user][0][0]
+        return (
+            self.toml(idp, user=user)
+            + f'\n[profile.{profile}]\nidp = "{idp}"\nrole_arn = "{role_arn}"\nregion = "eu-west-1"\n'
+        )
+
     def log_tail(self, lines: int = 40) -> str:
         """The end of the PHP server's and SimpleSAMLphp's logs, for a failing test's report."""
         text = ""
@@ -146,7 +155,8 @@ def simplesamlphp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleSa
     """SimpleSAMLphp served by `php -S` on a free loopback port for the whole test session."""
     php = shutil.which("php")
     require(php is not None, f"php is not installed; {SETUP_HINT}")
-    require((INSTALL_DIR / "www" / "_include.php").exists(), f"no SimpleSAMLphp in {INSTALL_DIR}; {SETUP_HINT}")
+    unpacked = (INSTALL_DIR / "www" / "_include.php").exists()
+    require(unpacked, f"no SimpleSAMLphp in {INSTALL_DIR}; {SETUP_HINT}")
     assert php is not None
 
     folder = tmp_path_factory.mktemp("simplesamlphp")

@@ -557,3 +557,24 @@ def test_parse_page_reads_forms_like_a_browser() -> None:
     [form] = page.forms
     assert form.action == "https://idp.test/a/post?x=1" and form.method == "get"
     assert form.values({"a": "2"}) == {"a": "2", "keep": "yes", "lang": "fr", "ok": "Go"}
+
+
+# -- the program, end to end ---------------------------------------------------------------------------
+
+
+def test_export_through_simplesamlphp(
+    cli: Any, simplesamlphp: SimpleSamlPhp, simplesamlphp_sts: Server
+) -> None:
+    """`shellenv export` logs in to SimpleSAMLphp (password and TOTP page) and redeems the assertion."""
+    cli.write_config(simplesamlphp.config("carol"))
+    code = pyotp.TOTP(CAROL_TOTP_SEED).now()
+
+    result = cli.run(
+        ["export", "--shell", "bash", "ssp"], env={"AWS_ENDPOINT_URL_STS": simplesamlphp_sts.url}
+    )
+
+    assert result.exit_code == 0, result.stderr
+    assert "export AWS_ACCESS_KEY_ID=" in result.stdout
+    assert "SHELLENV_ROLE_ARN=arn:aws:iam::222222222222:role/Admin" in result.stdout.replace("'", "")
+    everything = result.stdout + result.stderr + result.screen
+    assert PASSWORDS["carol"] not in everything and code not in result.stderr + result.screen
