@@ -179,7 +179,7 @@ def test_protect_push_timed_out_falls_back_to_a_code(login, onelogin_sandbox):
     assertion, tty = login([(CODE_PROMPT, totp(ol.PROTECT_SEED))], mfa="push", push_timeout=0.3)
     assert assertion.roles
     assert "was not answered within" in tty.stderr.getvalue()
-    assert "Code from the code in OneLogin Protect" in tty.screen
+    assert "Code from OneLogin Protect: " in tty.screen
 
 
 @pytest.mark.parametrize("version", [1, 2])

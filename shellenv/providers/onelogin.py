@@ -195,7 +195,7 @@ class OneLogin:
             assertion = self._push(factor, state_token)
             if assertion:
                 return assertion
-            return self._typed_code(factor, state_token, label="the code in OneLogin Protect")
+            return self._typed_code(factor, state_token, label="OneLogin Protect")
         if factor.kind == "totp":
             code = self._seeded_totp()
             if code:
