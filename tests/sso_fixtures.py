@@ -1,7 +1,7 @@
-"""Pytest fixtures for the IAM Identity Center emulator: one sso-oidc and one portal server per session.
+"""Pytest fixtures for the IAM Identity Center emulator: an sso-oidc and a portal server a session.
 
-tests/conftest.py loads it as a plugin; it needs `sts_server` from tests/sandbox_fixtures.py, whose key
-store the portal's role credentials join. State is reset before each test; nothing leaves 127.0.0.1.
+tests/conftest.py loads it as a plugin; it needs `sts_server` from tests/sandbox_fixtures.py, whose
+key store the portal's role credentials join. State is reset before each test; all on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -47,7 +47,9 @@ class SsoClock:
 class SsoSandbox:
     """The running emulator, spoken to over HTTP as another process (or a shell test) would."""
 
-    def __init__(self, state: emulator.SsoState, oidc: Server, portal: Server, sts_url: str) -> None:
+    def __init__(
+        self, state: emulator.SsoState, oidc: Server, portal: Server, sts_url: str
+    ) -> None:
         self.state = state
         self.oidc = oidc
         self.portal = portal
@@ -87,11 +89,13 @@ class SsoSandbox:
     def idp_toml(self, name: str = "sso", **overrides: Any) -> str:
         """The same table as TOML text, ready to paste into a config file."""
         lines = [f"[idp.{name}]"]
-        lines += [f"{key} = {json.dumps(value)}" for key, value in self.settings(**overrides).items()]
+        lines += [
+            f"{key} = {json.dumps(value)}" for key, value in self.settings(**overrides).items()
+        ]
         return "\n".join(lines) + "\n"
 
     def aws_config(self, profile: str, account_id: str, role_name: str) -> str:
-        """An AWS CLI config with an sso-session and one profile on it, as `aws configure sso` writes."""
+        """An AWS CLI config with an sso-session and a profile on it, like `aws configure sso`."""
         return (
             f"[profile {profile}]\nsso_session = {SESSION_NAME}\nsso_account_id = {account_id}\n"
             f"sso_role_name = {role_name}\nregion = {self.region}\n\n"
@@ -99,12 +103,15 @@ class SsoSandbox:
             f"sso_region = {self.region}\nsso_registration_scopes = sso:account:access\n"
         )
 
-    # -- the test endpoints, over HTTP --------------------------------------------------------------------
+    # -- the test endpoints, over HTTP -------------------------------------------------------------
 
     def call(self, method: str, path: str, body: Any = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(
-            self.oidc_url + path, data=data, method=method, headers={"Content-Type": "application/json"}
+            self.oidc_url + path,
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback only
             return json.loads(response.read() or b"null")
@@ -120,7 +127,9 @@ class SsoSandbox:
         self.call("POST", "/__sandbox/auto-approve", {"enabled": enabled})
 
     def fail(self, operation: str, error: str, count: int = 1) -> None:
-        self.call("POST", "/__sandbox/fail", {"operation": operation, "error": error, "count": count})
+        self.call(
+            "POST", "/__sandbox/fail", {"operation": operation, "error": error, "count": count}
+        )
 
     def expire(self, what: str = "tokens") -> int:
         return self.call("POST", "/__sandbox/expire", {"what": what})["expired"]
@@ -132,8 +141,8 @@ class SsoSandbox:
         return self.call("GET", "/__sandbox/stats")["pending"]
 
     def approve_when_asked(self, timeout: float = 15.0) -> threading.Thread:
-        """Approve the next device sign-in as soon as it is pending, from a background thread: for tests
-        that run shellenv as a separate process and cannot hook its sleep."""
+        """Approve the next device sign-in as soon as it is pending, from a background thread: for
+        tests that run shellenv as a separate process and cannot hook its sleep."""
 
         def watch() -> None:
             deadline = time.monotonic() + timeout
@@ -150,9 +159,10 @@ class SsoSandbox:
 
 @pytest.fixture(scope="session")
 def sso_server(sts_server: Any) -> Iterator[SsoSandbox]:
-    """The sso-oidc and portal emulators; role credentials they issue are known to the sandbox STS."""
+    """The sso-oidc and portal emulators; the sandbox STS knows the role credentials they issue."""
     state = emulator.SsoState(mint=emulator.sts_minter(sts_server.app.keys))
-    with Server(emulator.make_oidc_app(state)) as oidc, Server(emulator.make_portal_app(state)) as portal:
+    oidc, portal = Server(emulator.make_oidc_app(state)), Server(emulator.make_portal_app(state))
+    with oidc, portal:
         yield SsoSandbox(state, oidc, portal, sts_server.url)
 
 
@@ -161,7 +171,11 @@ def sso(sso_server: SsoSandbox) -> Iterator[SsoSandbox]:
     """The emulator with fresh state and real time for one test."""
     state = sso_server.state
     state.reset()
-    state.clock, state.interval, state.page_size = time.time, emulator.DEFAULT_INTERVAL, emulator.PAGE_SIZE
+    state.clock, state.interval, state.page_size = (
+        time.time,
+        emulator.DEFAULT_INTERVAL,
+        emulator.PAGE_SIZE,
+    )
     yield sso_server
     state.clock = time.time
 

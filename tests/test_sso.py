@@ -1,5 +1,5 @@
-"""shellenv's IAM Identity Center client against the emulator: device login, the shared token cache,
-listing, role credentials, logout, and the error for every refusal. botocore itself reads the cache."""
+"""shellenv's IAM Identity Center client against the emulator: device login, the shared token
+cache, listing, role credentials, logout, the error for every refusal; botocore reads the cache."""
 
 from __future__ import annotations
 
@@ -74,8 +74,16 @@ def test_device_login_lists_every_role_and_writes_the_shared_cache(
     path = cache_file(home)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     token = json.loads(path.read_text())
-    assert set(token) == {"startUrl", "region", "accessToken", "expiresAt", "clientId",
-                          "clientSecret", "registrationExpiresAt", "refreshToken"}
+    assert set(token) == {
+        "startUrl",
+        "region",
+        "accessToken",
+        "expiresAt",
+        "clientId",
+        "clientSecret",
+        "registrationExpiresAt",
+        "refreshToken",
+    }
     assert token["startUrl"] == sso.start_url and token["expiresAt"].endswith("Z")
 
     said = tty.stderr.getvalue()
@@ -100,7 +108,7 @@ def test_slow_down_backs_off_for_good(sso: Any, sso_clock: Any, tty: Any) -> Non
 def test_denied_or_expired_device_code(
     sso: Any, sso_clock: Any, tty: Any, home: Path, action: str, words: str
 ) -> None:
-    sso_clock.on_sleep = lambda n: (sso.deny() if action == "deny" else sso.expire("devices"))
+    sso_clock.on_sleep = lambda n: sso.deny() if action == "deny" else sso.expire("devices")
     with pytest.raises(MfaError, match=words) as caught:
         center(sso, tty, sso_clock).login()
     assert caught.value.exit_code == ExitCode.MFA
@@ -193,17 +201,25 @@ def test_logout_ends_the_session_and_forgets_it(
     client.logout()  # nothing left: no error
 
 
-def test_cache_written_the_aws_cli_way_is_used(sso: Any, sso_clock: Any, tty: Any, home: Path) -> None:
+def test_cache_written_the_aws_cli_way_is_used(
+    sso: Any, sso_clock: Any, tty: Any, home: Path
+) -> None:
     """A legacy profile's cache (sha1 of the start URL), with the `...UTC` stamps of older CLIs."""
     approve_on(sso, sso_clock)
     center(sso, tty, sso_clock).login()  # a real token from the emulator, then rewritten by hand
     token = json.loads(cache_file(home).read_text())["accessToken"]
     expires = dt.datetime.fromtimestamp(sso_clock() + 3600, dt.timezone.utc)
     legacy = home / ".aws" / "sso" / "cache" / f"{token_cache_key(sso.start_url, None)}.json"
-    legacy.write_text(json.dumps({
-        "startUrl": sso.start_url, "region": sso.region, "accessToken": token,
-        "expiresAt": expires.strftime("%Y-%m-%dT%H:%M:%SUTC"),
-    }))
+    legacy.write_text(
+        json.dumps(
+            {
+                "startUrl": sso.start_url,
+                "region": sso.region,
+                "accessToken": token,
+                "expiresAt": expires.strftime("%Y-%m-%dT%H:%M:%SUTC"),
+            }
+        )
+    )
     cache_file(home).unlink()
 
     client = center(sso, tty, sso_clock, session_name=None)
@@ -224,11 +240,16 @@ BOTO = textwrap.dedent(
 
 def run_boto(sso: Any, home: Path, profile: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(sso.env(), HOME=str(home), AWS_CONFIG_FILE=str(home / ".aws" / "config"),
-               AWS_SHARED_CREDENTIALS_FILE=str(home / ".aws" / "credentials"),
-               AWS_EC2_METADATA_DISABLED="true")
-    done = subprocess.run([sys.executable, "-c", BOTO, profile], env=env, capture_output=True,
-                          text=True, timeout=60)
+    env.update(
+        sso.env(),
+        HOME=str(home),
+        AWS_CONFIG_FILE=str(home / ".aws" / "config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(home / ".aws" / "credentials"),
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", BOTO, profile], env=env, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout)
 

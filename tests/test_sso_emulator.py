@@ -19,7 +19,9 @@ def clients(sso: Any) -> tuple[Any, Any]:
     import botocore.session
 
     session = botocore.session.Session()
-    config = Config(signature_version=UNSIGNED, region_name="us-east-1", retries={"total_max_attempts": 1})
+    config = Config(
+        signature_version=UNSIGNED, region_name="us-east-1", retries={"total_max_attempts": 1}
+    )
     oidc = session.create_client("sso-oidc", config=config, endpoint_url=sso.oidc_url)
     portal = session.create_client("sso", config=config, endpoint_url=sso.portal_url)
     return oidc, portal
@@ -43,8 +45,10 @@ def device_login(sso: Any, oidc: Any, scopes: list[str] | None = None) -> tuple[
     )
     sso.approve(device["userCode"])
     token = oidc.create_token(
-        clientId=client["clientId"], clientSecret=client["clientSecret"],
-        grantType=DEVICE_GRANT, deviceCode=device["deviceCode"],
+        clientId=client["clientId"],
+        clientSecret=client["clientSecret"],
+        grantType=DEVICE_GRANT,
+        deviceCode=device["deviceCode"],
     )
     return client, token
 
@@ -58,8 +62,12 @@ def test_device_flow_pending_slow_down_then_token(sso: Any) -> None:
     )
     assert device["interval"] == 1 and device["expiresIn"] > 0
     assert device["verificationUriComplete"].endswith(f"user_code={device['userCode']}")
-    poll = dict(clientId=client["clientId"], clientSecret=client["clientSecret"],
-                grantType=DEVICE_GRANT, deviceCode=device["deviceCode"])
+    poll = dict(
+        clientId=client["clientId"],
+        clientSecret=client["clientSecret"],
+        grantType=DEVICE_GRANT,
+        deviceCode=device["deviceCode"],
+    )
 
     assert code_of(oidc.create_token, **poll) == "AuthorizationPendingException"
     assert code_of(oidc.create_token, **poll) == "SlowDownException"  # polled again at once
@@ -70,7 +78,9 @@ def test_device_flow_pending_slow_down_then_token(sso: Any) -> None:
     token = oidc.create_token(**poll)
     assert token["accessToken"] and token["expiresIn"] == emulator.TOKEN_LIFETIME
     assert "refreshToken" not in token  # registered without a scope, like the real service
-    assert code_of(oidc.create_token, **poll) == "InvalidGrantException"  # a device code serves once
+    assert (
+        code_of(oidc.create_token, **poll) == "InvalidGrantException"
+    )  # a device code serves once
     assert sso.stats()["logins"] == 1
 
 
@@ -81,40 +91,89 @@ def test_denied_and_expired_device_codes(sso: Any) -> None:
     denied = oidc.start_device_authorization(startUrl=sso.start_url, **secrets)
     expired = oidc.start_device_authorization(startUrl=sso.start_url, **secrets)
     sso.deny(denied["userCode"])
-    assert code_of(oidc.create_token, grantType=DEVICE_GRANT, deviceCode=denied["deviceCode"],
-                   **secrets) == "AccessDeniedException"
+    assert (
+        code_of(
+            oidc.create_token, grantType=DEVICE_GRANT, deviceCode=denied["deviceCode"], **secrets
+        )
+        == "AccessDeniedException"
+    )
     sso.expire("devices")
-    assert code_of(oidc.create_token, grantType=DEVICE_GRANT, deviceCode=expired["deviceCode"],
-                   **secrets) == "ExpiredTokenException"
+    assert (
+        code_of(
+            oidc.create_token, grantType=DEVICE_GRANT, deviceCode=expired["deviceCode"], **secrets
+        )
+        == "ExpiredTokenException"
+    )
 
 
 def test_bad_client_and_grant(sso: Any) -> None:
     oidc, _ = clients(sso)
     client = register(oidc)
-    assert code_of(oidc.start_device_authorization, clientId=client["clientId"],
-                   clientSecret="wrong", startUrl=sso.start_url) == "InvalidClientException"
-    assert code_of(oidc.create_token, clientId=client["clientId"], clientSecret=client["clientSecret"],
-                   grantType="password") == "UnsupportedGrantTypeException"
-    assert code_of(oidc.create_token, clientId=client["clientId"], clientSecret=client["clientSecret"],
-                   grantType="refresh_token", refreshToken="nope") == "InvalidGrantException"
+    assert (
+        code_of(
+            oidc.start_device_authorization,
+            clientId=client["clientId"],
+            clientSecret="wrong",
+            startUrl=sso.start_url,
+        )
+        == "InvalidClientException"
+    )
+    assert (
+        code_of(
+            oidc.create_token,
+            clientId=client["clientId"],
+            clientSecret=client["clientSecret"],
+            grantType="password",
+        )
+        == "UnsupportedGrantTypeException"
+    )
+    assert (
+        code_of(
+            oidc.create_token,
+            clientId=client["clientId"],
+            clientSecret=client["clientSecret"],
+            grantType="refresh_token",
+            refreshToken="nope",
+        )
+        == "InvalidGrantException"
+    )
     sso.expire("registrations")
-    assert code_of(oidc.start_device_authorization, clientId=client["clientId"],
-                   clientSecret=client["clientSecret"], startUrl=sso.start_url) == "InvalidClientException"
+    assert (
+        code_of(
+            oidc.start_device_authorization,
+            clientId=client["clientId"],
+            clientSecret=client["clientSecret"],
+            startUrl=sso.start_url,
+        )
+        == "InvalidClientException"
+    )
 
 
 def test_refresh_rotates_tokens(sso: Any) -> None:
     oidc, portal = clients(sso)
     client, token = device_login(sso, oidc)
     refreshed = oidc.create_token(
-        clientId=client["clientId"], clientSecret=client["clientSecret"],
-        grantType="refresh_token", refreshToken=token["refreshToken"],
+        clientId=client["clientId"],
+        clientSecret=client["clientSecret"],
+        grantType="refresh_token",
+        refreshToken=token["refreshToken"],
     )
     assert refreshed["accessToken"] != token["accessToken"]
     assert refreshed["refreshToken"] != token["refreshToken"]
-    assert code_of(portal.list_accounts, accessToken=token["accessToken"]) == "UnauthorizedException"
+    assert (
+        code_of(portal.list_accounts, accessToken=token["accessToken"]) == "UnauthorizedException"
+    )
     assert portal.list_accounts(accessToken=refreshed["accessToken"])["accountList"]
-    assert code_of(oidc.create_token, clientId=client["clientId"], clientSecret=client["clientSecret"],
-                   grantType="refresh_token", refreshToken=token["refreshToken"]) == "InvalidGrantException"
+    assert (
+        code_of(
+            oidc.create_token,
+            clientId=client["clientId"],
+            clientSecret=client["clientSecret"],
+            grantType="refresh_token",
+            refreshToken=token["refreshToken"],
+        )
+        == "InvalidGrantException"
+    )
 
 
 def test_accounts_and_roles_take_several_pages(sso: Any) -> None:
@@ -134,8 +193,10 @@ def test_accounts_and_roles_take_several_pages(sso: Any) -> None:
     )
     names = [r["roleName"] for page in roles for r in page["roleList"]]
     assert names == list(emulator.EXTRA_ROLES)
-    assert code_of(portal.list_accounts, accessToken=token["accessToken"],
-                   nextToken="garbage") == "InvalidRequestException"
+    assert (
+        code_of(portal.list_accounts, accessToken=token["accessToken"], nextToken="garbage")
+        == "InvalidRequestException"
+    )
 
 
 def test_role_credentials_work_with_the_sandbox_sts(sso: Any, sts_server: Any) -> None:
@@ -148,13 +209,21 @@ def test_role_credentials_work_with_the_sandbox_sts(sso: Any, sts_server: Any) -
     assert keys["accessKeyId"].startswith("ASIA")
     assert before + 3500 < keys["expiration"] / 1000 < time.time() + 3700  # epoch milliseconds
     identity = sts_server.client(
-        aws_access_key_id=keys["accessKeyId"], aws_secret_access_key=keys["secretAccessKey"],
+        aws_access_key_id=keys["accessKeyId"],
+        aws_secret_access_key=keys["secretAccessKey"],
         aws_session_token=keys["sessionToken"],
     ).get_caller_identity()
     assert identity["Account"] == "111111111111"
     assert identity["Arn"] == "arn:aws:sts::111111111111:assumed-role/Admin/alice@example.com"
-    assert code_of(portal.get_role_credentials, accessToken=token["accessToken"],
-                   accountId="111111111111", roleName="Billing") == "ForbiddenException"
+    assert (
+        code_of(
+            portal.get_role_credentials,
+            accessToken=token["accessToken"],
+            accountId="111111111111",
+            roleName="Billing",
+        )
+        == "ForbiddenException"
+    )
 
 
 def test_logout_and_expired_tokens_are_unauthorized(sso: Any) -> None:
@@ -162,11 +231,20 @@ def test_logout_and_expired_tokens_are_unauthorized(sso: Any) -> None:
     _, first = device_login(sso, oidc)
     _, second = device_login(sso, oidc)
     portal.logout(accessToken=first["accessToken"])
-    assert code_of(portal.list_accounts, accessToken=first["accessToken"]) == "UnauthorizedException"
+    assert (
+        code_of(portal.list_accounts, accessToken=first["accessToken"]) == "UnauthorizedException"
+    )
     assert portal.list_accounts(accessToken=second["accessToken"])["accountList"]
     sso.expire("tokens")
-    assert code_of(portal.get_role_credentials, accessToken=second["accessToken"],
-                   accountId="111111111111", roleName="Admin") == "UnauthorizedException"
+    assert (
+        code_of(
+            portal.get_role_credentials,
+            accessToken=second["accessToken"],
+            accountId="111111111111",
+            roleName="Admin",
+        )
+        == "UnauthorizedException"
+    )
     assert code_of(portal.list_accounts, accessToken="made-up") == "UnauthorizedException"
 
 

@@ -1,7 +1,7 @@
 """AWS IAM Identity Center: the device login, the portal's accounts and roles, and role credentials.
 
-It shares its login with the AWS CLI through ~/.aws/sso/cache (same file names and fields). It never writes
-to stdout and never puts an access token, refresh token or client secret in a message or a log record.
+It shares its login with the AWS CLI through ~/.aws/sso/cache (same file names and fields). It never
+writes to stdout, nor puts an access token, refresh token or client secret in a message or a log.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def token_cache_dir() -> Path:
 
 
 def token_cache_key(start_url: str, session_name: str | None) -> str:
-    """The cache file's base name: sha1 of the sso-session name, or of the start URL for legacy profiles."""
+    """The cache file's base name: sha1 of the sso-session name, or of the start URL (legacy)."""
     name = (session_name or start_url).encode("utf-8")
     return hashlib.sha1(name, usedforsecurity=False).hexdigest()  # a file name, not a secret
 
@@ -101,9 +101,13 @@ def parse_time(text: str) -> dt.datetime:
 class TokenCache:
     """One login in the shared cache: `<folder>/<sha1>.json`, written atomically with mode 0600."""
 
-    def __init__(self, start_url: str, session_name: str | None, folder: Path | None = None) -> None:
+    def __init__(
+        self, start_url: str, session_name: str | None, folder: Path | None = None
+    ) -> None:
         self.start_url = start_url
-        self.path = (folder or token_cache_dir()) / f"{token_cache_key(start_url, session_name)}.json"
+        self.path = (
+            folder or token_cache_dir()
+        ) / f"{token_cache_key(start_url, session_name)}.json"
 
     def load(self) -> dict[str, Any] | None:
         try:
@@ -111,7 +115,9 @@ class TokenCache:
         except FileNotFoundError:
             return None
         except (OSError, ValueError) as exc:
-            log.debug("ignoring the unreadable SSO token cache %s: %s", self.path, type(exc).__name__)
+            log.debug(
+                "ignoring the unreadable SSO token cache %s: %s", self.path, type(exc).__name__
+            )
             return None
         if not isinstance(data, dict) or data.get("startUrl", self.start_url) != self.start_url:
             log.debug("the SSO token cache %s is for another start URL; ignoring it", self.path)
@@ -133,8 +139,8 @@ class IdentityCenter:
     """IAM Identity Center for one `[idp.NAME]` with `type = "sso"`.
 
     Not a SAML provider: it lists the user's accounts and roles and gets role credentials directly.
-    `clock`, `sleep`, `browser` and `cache_dir` are seams for tests; `max_attempts` bounds botocore's
-    retries of throttled and failed calls.
+    `clock`, `sleep`, `browser` and `cache_dir` are seams for tests; `max_attempts` bounds
+    botocore's retries of throttled and failed calls.
     """
 
     def __init__(
@@ -164,7 +170,7 @@ class IdentityCenter:
         self._account_names: dict[str, str] = {}
         self._lock = threading.RLock()
 
-    # -- what the rest of shellenv calls -------------------------------------------------------------------
+    # -- what the rest of shellenv calls -----------------------------------------------------------
 
     def list_roles(self) -> list[SsoRole]:
         """Every account and role the user may use, all pages, sorted by account name then role."""
@@ -182,14 +188,22 @@ class IdentityCenter:
             for role_name in role_names
         ]
         log.debug("the portal lists %d roles in %d accounts", len(roles), len(accounts))
-        return sorted(roles, key=lambda r: (r.account_name.lower(), r.account_id, r.role_name.lower()))
+        return sorted(
+            roles, key=lambda r: (r.account_name.lower(), r.account_id, r.role_name.lower())
+        )
 
     def role_credentials(self, account_id: str, role_name: str) -> Credentials:
         """Keys for one role in one account; profile is left empty for the caller to fill in."""
-        answer = self._with_token(lambda token: self._call(
-            "sso", "get_role_credentials", what=f"role {role_name} in account {account_id}",
-            accessToken=token, accountId=account_id, roleName=role_name,
-        ))
+        answer = self._with_token(
+            lambda token: self._call(
+                "sso",
+                "get_role_credentials",
+                what=f"role {role_name} in account {account_id}",
+                accessToken=token,
+                accountId=account_id,
+                roleName=role_name,
+            )
+        )
         keys = answer["roleCredentials"]
         expiration = dt.datetime.fromtimestamp(keys["expiration"] / 1000, dt.timezone.utc)
         credentials = Credentials(
@@ -220,10 +234,10 @@ class IdentityCenter:
         self._token = None
         log.info("signed out of %s", self.start_url)
 
-    # -- tokens --------------------------------------------------------------------------------------------
+    # -- tokens ------------------------------------------------------------------------------------
 
     def _with_token(self, call: Callable[[str], Any]) -> Any:
-        """Run `call(access_token)`; if the portal refuses a token we believed valid, sign in once more."""
+        """Run `call(access_token)`; if the portal refuses a token believed valid, sign in again."""
         token = self._access_token()
         try:
             return call(token)
@@ -243,7 +257,9 @@ class IdentityCenter:
     def _access_token_locked(self, *, force_device: bool, stale: str | None) -> str:
         token = None if force_device else (self._token or self.cache.load())
         if token and stale and token.get("accessToken") == stale:
-            token = dict(token, expiresAt=_format_time(self._now()))  # the portal said it is no good
+            token = dict(
+                token, expiresAt=_format_time(self._now())
+            )  # the portal said it is no good
         left = self._seconds_left(token)
         if token and left > REFRESH_WINDOW:
             log.debug("cached SSO token for %s, %d min left", self.start_url, left // 60)
@@ -270,24 +286,34 @@ class IdentityCenter:
     def _refresh(self, token: dict[str, Any]) -> dict[str, Any] | None:
         needed = ("refreshToken", "clientId", "clientSecret", "registrationExpiresAt")
         if any(not token.get(name) for name in needed):
-            log.debug("the cached SSO token cannot be refreshed: it lacks a refresh token or client")
+            log.debug(
+                "the cached SSO token cannot be refreshed: it lacks a refresh token or client"
+            )
             return None
         if self._seconds_left(token, "registrationExpiresAt") <= 0:
             log.debug("the client registration of the cached SSO token has expired")
             return None
         try:
             answer = self._call(
-                "sso-oidc", "create_token", what="token refresh",
-                clientId=token["clientId"], clientSecret=token["clientSecret"],
-                grantType=REFRESH_GRANT, refreshToken=token["refreshToken"],
+                "sso-oidc",
+                "create_token",
+                what="token refresh",
+                clientId=token["clientId"],
+                clientSecret=token["clientSecret"],
+                grantType=REFRESH_GRANT,
+                refreshToken=token["refreshToken"],
             )
         except (AuthenticationError, MfaError, NeedsLoginError) as exc:
-            log.info("could not refresh the SSO token (%s); a new sign-in is needed", type(exc).__name__)
+            log.info(
+                "could not refresh the SSO token (%s); a new sign-in is needed", type(exc).__name__
+            )
             return None
         log.info("refreshed the IAM Identity Center token for %s", self.start_url)
         return self._store(answer, token)
 
-    def _store(self, answer: dict[str, Any], registration: dict[str, Any], *, fresh: bool = False) -> dict:
+    def _store(
+        self, answer: dict[str, Any], registration: dict[str, Any], *, fresh: bool = False
+    ) -> dict:
         token: dict[str, Any] = {
             "startUrl": self.start_url,
             "region": self.region,
@@ -297,14 +323,16 @@ class IdentityCenter:
             "clientSecret": registration["clientSecret"],
             "registrationExpiresAt": registration["registrationExpiresAt"],
         }
-        refresh = answer.get("refreshToken") or (None if fresh else registration.get("refreshToken"))
+        refresh = answer.get("refreshToken") or (
+            None if fresh else registration.get("refreshToken")
+        )
         if refresh:
             token["refreshToken"] = refresh
         self.cache.save(token)
         self._token = dict(token, _fresh=True)
         return token
 
-    # -- the device login ----------------------------------------------------------------------------------
+    # -- the device login --------------------------------------------------------------------------
 
     def _registration(self, cached: dict[str, Any] | None) -> dict[str, Any]:
         """The client registration from the cache when it lasts, else a new one."""
@@ -312,8 +340,12 @@ class IdentityCenter:
         if cached and cached.get("clientId") and cached.get("clientSecret") and lasting:
             return {k: cached[k] for k in ("clientId", "clientSecret", "registrationExpiresAt")}
         answer = self._call(
-            "sso-oidc", "register_client", what="client registration",
-            clientName=CLIENT_NAME, clientType="public", scopes=[ACCOUNT_ACCESS_SCOPE],
+            "sso-oidc",
+            "register_client",
+            what="client registration",
+            clientName=CLIENT_NAME,
+            clientType="public",
+            scopes=[ACCOUNT_ACCESS_SCOPE],
         )
         expires = dt.datetime.fromtimestamp(int(answer["clientSecretExpiresAt"]), dt.timezone.utc)
         log.debug("registered a new client with IAM Identity Center")
@@ -342,8 +374,11 @@ class IdentityCenter:
 
     def _start_device(self, registration: dict[str, Any]) -> dict[str, Any]:
         device = self._call(
-            "sso-oidc", "start_device_authorization", what="device sign-in",
-            clientId=registration["clientId"], clientSecret=registration["clientSecret"],
+            "sso-oidc",
+            "start_device_authorization",
+            what="device sign-in",
+            clientId=registration["clientId"],
+            clientSecret=registration["clientSecret"],
             startUrl=self.start_url,
         )
         url = device.get("verificationUriComplete") or device["verificationUri"]
@@ -355,7 +390,9 @@ class IdentityCenter:
             self.terminal.message("opened the sign-in page in your browser")
         return device
 
-    def _wait_for_approval(self, registration: dict[str, Any], device: dict[str, Any]) -> dict[str, Any]:
+    def _wait_for_approval(
+        self, registration: dict[str, Any], device: dict[str, Any]
+    ) -> dict[str, Any]:
         interval = float(device.get("interval") or DEFAULT_POLL_INTERVAL)
         start = self._clock()
         deadline = start + float(device.get("expiresIn") or 600)
@@ -369,9 +406,14 @@ class IdentityCenter:
                 self._sleep(interval)
                 try:
                     return self._call(
-                        "sso-oidc", "create_token", what="device sign-in", polling=True,
-                        clientId=registration["clientId"], clientSecret=registration["clientSecret"],
-                        grantType=DEVICE_GRANT, deviceCode=device["deviceCode"],
+                        "sso-oidc",
+                        "create_token",
+                        what="device sign-in",
+                        polling=True,
+                        clientId=registration["clientId"],
+                        clientSecret=registration["clientSecret"],
+                        grantType=DEVICE_GRANT,
+                        deviceCode=device["deviceCode"],
                     )
                 except _Pending:
                     pass
@@ -386,7 +428,7 @@ class IdentityCenter:
         except KeyboardInterrupt:
             raise Interrupted("stopped waiting for the IAM Identity Center sign-in") from None
 
-    # -- calls ---------------------------------------------------------------------------------------------
+    # -- calls -------------------------------------------------------------------------------------
 
     def _list_accounts(self, token: str) -> dict[str, str]:
         pages = self._pages("list_accounts", "accountList", what="account list", accessToken=token)
@@ -394,8 +436,11 @@ class IdentityCenter:
 
     def _list_account_roles(self, token: str, account_id: str) -> list[str]:
         pages = self._pages(
-            "list_account_roles", "roleList", what=f"role list of account {account_id}",
-            accessToken=token, accountId=account_id,
+            "list_account_roles",
+            "roleList",
+            what=f"role list of account {account_id}",
+            accessToken=token,
+            accountId=account_id,
         )
         return [r["roleName"] for r in pages]
 
@@ -418,7 +463,9 @@ class IdentityCenter:
             from botocore.config import Config
 
             session = botocore.session.Session()
-            session.set_config_variable("profile", None)  # an AWS_PROFILE set in the shell is not ours
+            session.set_config_variable(
+                "profile", None
+            )  # an AWS_PROFILE set in the shell is not ours
             config = Config(
                 region_name=self.region,
                 signature_version=UNSIGNED,
@@ -454,11 +501,15 @@ class IdentityCenter:
         except (bx.ConnectTimeoutError, bx.ReadTimeoutError):
             raise NetworkError(f"{where} did not answer in time; check your network") from None
         except (bx.EndpointConnectionError, bx.ConnectionClosedError, bx.HTTPClientError):
-            raise NetworkError(f"could not reach {where}; check your network and sso_region") from None
+            raise NetworkError(
+                f"could not reach {where}; check your network and sso_region"
+            ) from None
         except bx.NoRegionError:
             raise ConfigError(f"idp {self.idp.name} needs sso_region") from None
         except (bx.ParamValidationError, bx.ProfileNotFound) as exc:
-            raise ConfigError(f"idp {self.idp.name}: {type(exc).__name__}; check its config") from None
+            raise ConfigError(
+                f"idp {self.idp.name}: {type(exc).__name__}; check its config"
+            ) from None
         answer.pop("ResponseMetadata", None)
         return answer
 
@@ -472,7 +523,9 @@ class IdentityCenter:
         if code in ("TooManyRequestsException", "SlowDownException"):
             return RateLimitedError(f"{where} says too many requests; wait a minute and try again")
         if code == "UnauthorizedException":
-            return NeedsLoginError(f"the {where} session has ended; run the command again to sign in")
+            return NeedsLoginError(
+                f"the {where} session has ended; run the command again to sign in"
+            )
         if code in ("ForbiddenException", "ResourceNotFoundException"):
             return NotFoundError(
                 f"{what} is not assigned to you in {where}; pick one of the roles it lists"
@@ -480,15 +533,27 @@ class IdentityCenter:
         if code == "AccessDeniedException":
             return MfaError("the sign-in was denied in the browser; run the command again to retry")
         if code == "ExpiredTokenException":
-            return MfaError("the sign-in code expired before it was approved; run the command again")
-        if code in ("InvalidGrantException", "InvalidClientException", "UnauthorizedClientException"):
+            return MfaError(
+                "the sign-in code expired before it was approved; run the command again"
+            )
+        if code in (
+            "InvalidGrantException",
+            "InvalidClientException",
+            "UnauthorizedClientException",
+        ):
             return AuthenticationError(f"{where} refused the {what} ({code}); sign in again")
-        if code in ("InvalidRequestException", "InvalidScopeException", "InvalidRequestRegionException"):
+        if code in (
+            "InvalidRequestException",
+            "InvalidScopeException",
+            "InvalidRequestRegionException",
+        ):
             return ConfigError(
                 f"{where} refused the {what} ({code}); check start_url and sso_region of idp "
                 f"{self.idp.name}"
             )
-        return ServiceError(f"{where} failed the {what} ({code or 'no error code'}); try again later")
+        return ServiceError(
+            f"{where} failed the {what} ({code or 'no error code'}); try again later"
+        )
 
     def _now(self) -> dt.datetime:
         return dt.datetime.fromtimestamp(self._clock(), dt.timezone.utc)

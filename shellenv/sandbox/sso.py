@@ -1,7 +1,7 @@
 """A local IAM Identity Center: the `sso-oidc` device-login service and the `sso` access portal.
 
 It owns their shared state (clients, device codes, tokens, assignments) and the test hooks under
-`/__sandbox/`. It answers in the rest-json shapes botocore parses; it must never guard a real account.
+`/__sandbox/`. It answers in the rest-json shapes botocore parses; it never guards a real account.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ Minter = Callable[[str, str, int], dict[str, str]]
 
 
 class ApiError(Exception):
-    """An answer in AWS's error shape: the code goes into x-amzn-ErrorType, the text into the body."""
+    """An answer in AWS's error shape: the code in x-amzn-ErrorType, the text in the body."""
 
     def __init__(self, code: str, description: str = "") -> None:
         super().__init__(code)
@@ -130,7 +130,10 @@ def mint_keys(account_id: str, role_name: str, lifetime: int) -> dict[str, str]:
 
 
 def sts_minter(
-    keys: Any, *, user: str = "alice@example.com", partition: str = "aws",
+    keys: Any,
+    *,
+    user: str = "alice@example.com",
+    partition: str = "aws",
     clock: Callable[[], float] = time.time,
 ) -> Minter:
     """A minter that records its keys in the STS emulator's key store (`StsApp.keys`), so that the
@@ -140,25 +143,27 @@ def sts_minter(
     def mint(account_id: str, role_name: str, lifetime: int) -> dict[str, str]:
         minted = mint_keys(account_id, role_name, lifetime)
         role_id = "AROA" + secrets.token_hex(8).upper()
-        keys.add(IssuedKey(
-            access_key_id=minted["accessKeyId"],
-            secret_access_key=minted["secretAccessKey"],
-            session_token=minted["sessionToken"],
-            expiration=clock() + lifetime,
-            role_arn=f"arn:{partition}:iam::{account_id}:role/{role_name}",
-            assumed_role_arn=f"arn:{partition}:sts::{account_id}:assumed-role/{role_name}/{user}",
-            assumed_role_id=f"{role_id}:{user}",
-            account=account_id,
-            partition=partition,
-            session_name=user,
-        ))
+        keys.add(
+            IssuedKey(
+                access_key_id=minted["accessKeyId"],
+                secret_access_key=minted["secretAccessKey"],
+                session_token=minted["sessionToken"],
+                expiration=clock() + lifetime,
+                role_arn=f"arn:{partition}:iam::{account_id}:role/{role_name}",
+                assumed_role_arn=f"arn:{partition}:sts::{account_id}:assumed-role/{role_name}/{user}",
+                assumed_role_id=f"{role_id}:{user}",
+                account=account_id,
+                partition=partition,
+                session_name=user,
+            )
+        )
         return minted
 
     return mint
 
 
 def default_assignments() -> dict[str, list[str]]:
-    """Account ID -> permission set (role) names: the world's roles, plus filler accounts and roles."""
+    """Account ID -> permission set (role) names: the world's roles, plus filler accounts."""
     assignments: dict[str, list[str]] = {account: [] for account in world.ACCOUNTS}
     for arn in world.ROLES:
         account, name = arn.split(":")[4], arn.rsplit("/", 1)[1]
@@ -170,7 +175,7 @@ def default_assignments() -> dict[str, list[str]]:
 
 
 class SsoState:
-    """Everything the two services share, guarded by one lock. Times come from `clock` (epoch seconds)."""
+    """Everything the two services share, under one lock; times come from `clock`."""
 
     def __init__(
         self,
@@ -185,7 +190,9 @@ class SsoState:
         page_size: int = PAGE_SIZE,
         mint: Minter = mint_keys,
     ) -> None:
-        self.accounts = dict(accounts if accounts is not None else {**world.ACCOUNTS, **EXTRA_ACCOUNTS})
+        self.accounts = dict(
+            accounts if accounts is not None else {**world.ACCOUNTS, **EXTRA_ACCOUNTS}
+        )
         self.assignments = assignments if assignments is not None else default_assignments()
         self.clock = clock
         self.interval = interval
@@ -204,7 +211,7 @@ class SsoState:
         self.faults: dict[str, list[Fault]] = {}
         self.issued_keys: list[str] = []  # access key IDs handed out, newest last
 
-    # -- test hooks ----------------------------------------------------------------------------------------
+    # -- test hooks --------------------------------------------------------------------------------
 
     def _device_by_user_code(self, user_code: str | None) -> Device:
         pending = [d for d in self.devices.values() if d.status == "pending"]
@@ -285,12 +292,14 @@ class SsoState:
         self.stats[f"faults.{operation}"] += 1
         raise ApiError(fault.error, f"injected {fault.error}")
 
-    # -- sso-oidc ------------------------------------------------------------------------------------------
+    # -- sso-oidc ----------------------------------------------------------------------------------
 
     def register_client(self, body: dict[str, Any]) -> dict[str, Any]:
         name, kind = body.get("clientName"), body.get("clientType")
         if not name or kind != "public":
-            raise ApiError("InvalidRequestException", "clientName and clientType 'public' are required")
+            raise ApiError(
+                "InvalidRequestException", "clientName and clientType 'public' are required"
+            )
         now = self.clock()
         client = Client(
             client_id=_token("client"),
@@ -354,7 +363,9 @@ class SsoState:
                 return self._redeem_device(client, str(body.get("deviceCode")))
             if grant == REFRESH_GRANT:
                 return self._redeem_refresh(client, str(body.get("refreshToken")))
-            raise ApiError("UnsupportedGrantTypeException", f"grant type {grant!r} is not supported")
+            raise ApiError(
+                "UnsupportedGrantTypeException", f"grant type {grant!r} is not supported"
+            )
 
     def _redeem_device(self, client: Client, device_code: str) -> dict[str, Any]:
         device = self.devices.get(device_code)
@@ -403,7 +414,7 @@ class SsoState:
             answer["refreshToken"] = refresh
         return answer
 
-    # -- sso portal ----------------------------------------------------------------------------------------
+    # -- sso portal --------------------------------------------------------------------------------
 
     def _bearer(self, access_token: str | None) -> Token:
         token = self.tokens.get(access_token or "")
@@ -433,7 +444,9 @@ class SsoState:
             self.stats["list_account_roles"] += 1
         return _with_next({"roleList": page}, next_token)
 
-    def get_role_credentials(self, access_token: str | None, query: dict[str, str]) -> dict[str, Any]:
+    def get_role_credentials(
+        self, access_token: str | None, query: dict[str, str]
+    ) -> dict[str, Any]:
         with self.lock:
             self._bearer(access_token)
             account, role = query.get("account_id", ""), query.get("role_name", "")
@@ -456,7 +469,9 @@ class SsoState:
                 self.refresh_tokens.pop(token.refresh_token, None)
             self.stats["logouts"] += 1
 
-    def _page(self, items: list[dict[str, str]], query: dict[str, str]) -> tuple[list[Any], str | None]:
+    def _page(
+        self, items: list[dict[str, str]], query: dict[str, str]
+    ) -> tuple[list[Any], str | None]:
         try:
             size = int(query.get("max_result") or self.page_size)
             start = _decode_next(query["next_token"]) if query.get("next_token") else 0
@@ -499,7 +514,7 @@ def _with_next(answer: dict[str, Any], next_token: str | None) -> dict[str, Any]
     return answer
 
 
-# -- WSGI ----------------------------------------------------------------------------------------------------
+# -- WSGI ------------------------------------------------------------------------------------------
 
 
 def make_oidc_app(state: SsoState) -> Callable[..., Any]:
@@ -526,13 +541,16 @@ def make_portal_app(state: SsoState) -> Callable[..., Any]:
 
     routes = {
         ("GET", "/assignment/accounts"): (
-            "ListAccounts", lambda r, b: state.list_accounts(bearer(r), query(r))
+            "ListAccounts",
+            lambda r, b: state.list_accounts(bearer(r), query(r)),
         ),
         ("GET", "/assignment/roles"): (
-            "ListAccountRoles", lambda r, b: state.list_account_roles(bearer(r), query(r))
+            "ListAccountRoles",
+            lambda r, b: state.list_account_roles(bearer(r), query(r)),
         ),
         ("GET", "/federation/credentials"): (
-            "GetRoleCredentials", lambda r, b: state.get_role_credentials(bearer(r), query(r))
+            "GetRoleCredentials",
+            lambda r, b: state.get_role_credentials(bearer(r), query(r)),
         ),
         ("POST", "/logout"): ("Logout", lambda r, b: state.logout(bearer(r))),
     }
@@ -592,18 +610,20 @@ def _error(exc: ApiError, *, oauth: bool) -> Any:
         body = {"error": OAUTH_ERROR.get(exc.code, exc.code), "error_description": exc.description}
     else:
         body = {"message": exc.description}
-    response = Response(json.dumps(body), ERROR_STATUS.get(exc.code, 400), content_type="application/json")
+    response = Response(
+        json.dumps(body), ERROR_STATUS.get(exc.code, 400), content_type="application/json"
+    )
     response.headers["x-amzn-ErrorType"] = exc.code
     response.headers["x-amzn-RequestId"] = str(uuid.uuid4())
     return response
 
 
 def _sandbox_hook(state: SsoState, request: Any) -> Any:
-    """Test endpoints: approve/deny a device, auto-approve, stats, failure injection, expiry, reset."""
+    """Test endpoints: approve/deny a device, auto-approve, stats, failures, expiry, reset."""
     from werkzeug.wrappers import Response
 
     body = request.get_json(silent=True) or {}
-    action = request.path[len("/__sandbox/"):]
+    action = request.path[len("/__sandbox/") :]
     try:
         if action == "stats" and request.method == "GET":
             with state.lock:
@@ -629,8 +649,9 @@ def _sandbox_hook(state: SsoState, request: Any) -> Any:
         else:
             return Response("no such sandbox endpoint\n", 404)
     except KeyError as exc:
-        return Response(json.dumps({"error": f"not found: {exc.args[0]}"}), 404,
-                        content_type="application/json")
+        return Response(
+            json.dumps({"error": f"not found: {exc.args[0]}"}), 404, content_type="application/json"
+        )
     except (TypeError, ValueError) as exc:
         return Response(json.dumps({"error": str(exc)}), 400, content_type="application/json")
     return Response(json.dumps(answer), 200, content_type="application/json")
@@ -647,8 +668,9 @@ def _device_page(state: SsoState, request: Any) -> Any:
             getattr(state, action)(code)
         except KeyError:
             return Response("<p>No such code.</p>", 404, content_type="text/html")
-        return Response(f"<p>Request {action}d. You may close this window.</p>",
-                        content_type="text/html")
+        return Response(
+            f"<p>Request {action}d. You may close this window.</p>", content_type="text/html"
+        )
     shown = html.escape(code)
     page = (
         "<!doctype html><title>shellenv sandbox sign-in</title>"
