@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import html
 import logging
 import os
@@ -15,6 +16,7 @@ import secrets
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from shellenv.sandbox import world
@@ -239,9 +241,18 @@ def sign_assertion(signer: Signer, document: bytes, assertion_id: str) -> bytes:
     )
     xml_signer.namespaces = {"ds": NS_DS}
     signed = xml_signer.sign(
-        root, key=signer.key_pem, cert=signer.cert_pem.decode("ascii"), reference_uri=assertion_id
+        root, key=_private_key(signer.key_pem), cert=signer.cert_pem.decode("ascii"),
+        reference_uri=assertion_id,
     )
     return etree.tostring(signed, xml_declaration=False, encoding="utf-8")
+
+
+@functools.lru_cache(maxsize=8)
+def _private_key(key_pem: bytes) -> Any:
+    """The loaded key, once per key: loading checks the RSA key, which costs ~50 ms a time."""
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    return load_pem_private_key(key_pem, password=None)
 
 
 def form_page(response_b64: str, action: str = SIGNIN_URL, relay_state: str = "") -> str:
