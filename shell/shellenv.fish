@@ -1,0 +1,289 @@
+# shellenv for fish: the `shellenv` function, the prompt hook, the prompt segment and expiry warnings.
+# Loaded by `shellenv init fish | source`, whose first lines set __shellenv_prog and the [shell] settings.
+#
+# An ordinary prompt forks nothing: fish has no clock builtin, but the stamp file's mtime IS the keys'
+# expiry, so `path mtime` and `path mtime --relative` give the expiry and the time now without a process.
+# Internal names start with __shellenv_; SHELLENV_PROMPT_SEGMENT and SHELLENV_PROMPT_STATE are for prompts.
+
+# -- state (kept when this file is sourced again) ------------------------------------------------------------
+
+for __shellenv_var in __shellenv_seen __shellenv_expiry __shellenv_refreshing __shellenv_stamp_tried \
+        __shellenv_gone_expiry __shellenv_gone_profile __shellenv_gone_stamp __shellenv_gone_label \
+        SHELLENV_PROMPT_SEGMENT SHELLENV_PROMPT_STATE
+    set -q $__shellenv_var; or set -g $__shellenv_var ''
+end
+set -e __shellenv_var
+set -q __shellenv_warned; or set -g __shellenv_warned 0
+set -g __shellenv_window (math "max($__shellenv_warn_before, max($__shellenv_refresh_before, $__shellenv_warn_again))")
+# fish < 3.5 has no `path`: there the clock costs one `date` per prompt while keys are active.
+set -g __shellenv_has_path 0
+builtin -q path 2>/dev/null; and set __shellenv_has_path 1
+
+# -- the command ---------------------------------------------------------------------------------------------
+
+function shellenv --description 'shellenv: short-lived AWS keys in this shell'
+    set -lx SHELLENV_SHELL fish
+    switch "$argv[1]"
+        case use
+            if __shellenv_asks_help $argv[2..-1]
+                command $__shellenv_prog export $argv[2..-1]
+                return
+            end
+            __shellenv_eval export --shell fish $argv[2..-1]
+        case clear
+            if __shellenv_asks_help $argv[2..-1]
+                command $__shellenv_prog clear $argv[2..-1]
+                return
+            end
+            __shellenv_clear
+        case refresh
+            set -l args $argv[2..-1]
+            if __shellenv_asks_help $args; or contains -- --background $args
+                command $__shellenv_prog refresh $args
+                return
+            end
+            # After expired keys were cleared, `shellenv refresh` still means the profile they belonged to.
+            if test (count $args) -eq 0 -a -z "$SHELLENV_PROFILE" -a -n "$__shellenv_gone_profile"
+                set args $__shellenv_gone_profile
+            end
+            __shellenv_eval refresh --shell fish $args
+        case '*'
+            command $__shellenv_prog $argv
+    end
+end
+
+function __shellenv_asks_help
+    for arg in $argv
+        switch $arg
+            case -h --help
+                return 0
+            case --
+                return 1
+        end
+    end
+    return 1
+end
+
+# Run the program and eval what it prints, only when it succeeded; the code is read whole before any of
+# it runs, so the keys are never half set.
+function __shellenv_eval
+    set -lx SHELLENV_SHELL fish
+    set -l code (command $__shellenv_prog $argv)
+    or return
+    test -n "$code"; or return 0
+    eval (string join \n -- $code)
+end
+
+function __shellenv_clear
+    set -e -g $__shellenv_cleared
+    set -g __shellenv_gone_expiry ''
+    set -g __shellenv_gone_profile ''
+    set -g __shellenv_gone_stamp ''
+    set -g __shellenv_gone_label ''
+    __shellenv_new_keys
+    __shellenv_render 0
+end
+
+# -- the prompt hook -----------------------------------------------------------------------------------------
+
+# Event handlers leave $status alone: the user's prompt still sees the last command's.
+function __shellenv_precmd --on-event fish_prompt
+    test "$SHELLENV_EXPIRY" = "$__shellenv_seen"; or __shellenv_new_keys
+    set -l left 0
+    if test -n "$__shellenv_expiry$__shellenv_gone_expiry"
+        set -l stamp $SHELLENV_STAMP
+        test -n "$stamp"; or set stamp $__shellenv_gone_stamp
+        set -l stamped ''
+        set -l since
+        set -l now
+        if test $__shellenv_has_path = 1 -a -n "$stamp"
+            and set stamped (path mtime -- $stamp)
+            and set since (path mtime --relative -- $stamp)
+            set now (math $stamped + $since)
+        else
+            set stamped ''
+            set now (date +%s)
+        end
+        set -l expiry $__shellenv_expiry
+        test -n "$expiry"; or set expiry $__shellenv_gone_expiry
+        set left (math $expiry - $now)
+        # The stat is free here, so keys renewed elsewhere are picked up at any prompt, not only near expiry.
+        if test -n "$stamped"; and test "$stamped" -gt $expiry; and test "$stamped" != "$__shellenv_stamp_tried"
+            set -g __shellenv_stamp_tried $stamped
+            if __shellenv_pickup $now
+                set left (math $__shellenv_expiry - $now)
+            end
+        end
+        test $left -gt $__shellenv_window; or __shellenv_near $left
+    end
+    __shellenv_render $left
+end
+
+# The keys changed (use, refresh, a pick-up, clear, or by hand): their warnings start afresh.
+function __shellenv_new_keys
+    set -g __shellenv_seen "$SHELLENV_EXPIRY"
+    set -g __shellenv_warned 0
+    if string match -qr '^[0-9]+$' -- "$__shellenv_seen"
+        set -g __shellenv_expiry $__shellenv_seen
+        set -g __shellenv_gone_expiry ''
+        set -g __shellenv_gone_profile ''
+        set -g __shellenv_gone_stamp ''
+        set -g __shellenv_gone_label ''
+    else
+        set -g __shellenv_expiry ''
+    end
+end
+
+function __shellenv_profile
+    if test -n "$SHELLENV_PROFILE"
+        echo $SHELLENV_PROFILE
+    else
+        echo $__shellenv_gone_profile
+    end
+end
+
+function __shellenv_pickup -a now
+    set -l profile (__shellenv_profile)
+    test -n "$profile"; or return 1
+    __shellenv_eval export --shell fish --cached --quiet $profile 2>/dev/null; or return 1
+    __shellenv_new_keys
+    __shellenv_say "renewed keys for $profile picked up (valid "(__shellenv_duration (math $__shellenv_expiry - $now))")"
+end
+
+# Inside the window ($argv[1] seconds left): start a background refresh, warn, clear expired keys.
+function __shellenv_near -a left
+    set -l profile (__shellenv_profile)
+    if test "$SHELLENV_REFRESH" = auto -a -n "$__shellenv_expiry" -a -n "$profile"
+        and test $left -le $__shellenv_refresh_before
+        and test "$__shellenv_refreshing" != "$__shellenv_expiry"
+        set -g __shellenv_refreshing $__shellenv_expiry
+        command $__shellenv_prog refresh --background $profile </dev/null >/dev/null 2>&1 &
+        disown
+    end
+
+    set -l name $profile
+    test -n "$name"; or set name $SHELLENV_ACCOUNT
+    set -l in (__shellenv_duration $left)
+    if test $left -le 0
+        test $__shellenv_warned -lt 3; or return 0
+        set -g __shellenv_warned 3
+        if test $__shellenv_clear_expired = 1 -a -n "$__shellenv_expiry"
+            __shellenv_say "keys for $name expired and were removed from this shell;" \
+                "run `shellenv refresh` to log in again"
+            __shellenv_expire
+        else if test -n "$__shellenv_expiry"
+            __shellenv_say "keys for $name expired; run `shellenv refresh` to log in again"
+        end
+    else if test $left -le $__shellenv_warn_again -a $__shellenv_warned -lt 2
+        set -g __shellenv_warned 2
+        if test "$SHELLENV_REFRESH" = auto
+            __shellenv_say "keys for $name expire in $in and automatic refresh has not renewed them;" \
+                "run `shellenv refresh`"
+        else
+            __shellenv_say "keys for $name expire in $in; run `shellenv refresh` to renew them"
+        end
+    else if test $left -le $__shellenv_warn_before -a $__shellenv_warned -lt 1
+        set -g __shellenv_warned 1
+        # With automatic refresh the keys are expected to renew silently; warn_again is the fallback.
+        test "$SHELLENV_REFRESH" = auto; and return 0
+        __shellenv_say "keys for $name expire in $in; run `shellenv refresh` to renew them"
+    end
+    return 0
+end
+
+# Remove expired keys, remembering enough to show "expired" and to let `shellenv refresh` log in again.
+function __shellenv_expire
+    set -g __shellenv_gone_label (__shellenv_label)
+    set -g __shellenv_gone_expiry $__shellenv_expiry
+    set -g __shellenv_gone_profile "$SHELLENV_PROFILE"
+    set -g __shellenv_gone_stamp "$SHELLENV_STAMP"
+    set -e -g $__shellenv_cleared
+    set -g __shellenv_seen ''
+    set -g __shellenv_expiry ''
+end
+
+function __shellenv_say
+    printf 'shellenv: %s\n' "$argv" >&2
+end
+
+# -- the prompt segment --------------------------------------------------------------------------------------
+
+# What the segment names: the profile, else account alias/role name.
+function __shellenv_label
+    if test -n "$__shellenv_gone_label"
+        echo $__shellenv_gone_label
+    else if test -n "$SHELLENV_PROFILE"
+        echo $SHELLENV_PROFILE
+    else
+        echo $SHELLENV_ACCOUNT/(string replace -r '.*/' '' -- "$SHELLENV_ROLE_ARN")
+    end
+end
+
+# Seconds as 1h05m, 14m or 40s.
+function __shellenv_duration -a seconds
+    set -l h (math --scale=0 "floor($seconds / 3600)")
+    set -l m (math --scale=0 "floor($seconds % 3600 / 60)")
+    if test $h -gt 0
+        printf '%dh%02dm' $h $m
+    else if test $m -gt 0
+        printf '%dm' $m
+    else
+        printf '%ds' $seconds
+    end
+end
+
+# Sets SHELLENV_PROMPT_SEGMENT (plain text), SHELLENV_PROMPT_STATE (ok, warn, expired or empty) and
+# __shellenv_sgr (the colour) from $argv[1] seconds left.
+function __shellenv_render -a left
+    if test -z "$__shellenv_expiry$__shellenv_gone_expiry"
+        set -g SHELLENV_PROMPT_SEGMENT ''
+        set -g SHELLENV_PROMPT_STATE ''
+        return
+    end
+    set -l text expired
+    if test $left -le 0
+        set -g SHELLENV_PROMPT_STATE expired
+        set -g __shellenv_sgr '1;31'
+    else
+        set text (__shellenv_duration $left)
+        if test $left -le $__shellenv_warn_before
+            set -g SHELLENV_PROMPT_STATE warn
+            set -g __shellenv_sgr '1;33'
+        else
+            set -g SHELLENV_PROMPT_STATE ok
+            set -g __shellenv_sgr 36
+        end
+    end
+    set -g SHELLENV_PROMPT_SEGMENT "aws:"(__shellenv_label)" $text"
+end
+
+# For prompts: prints the coloured segment (no newline), nothing when no keys.
+function shellenv_prompt --description 'shellenv: the prompt segment, e.g. aws:dev-admin 1h52m'
+    test -n "$SHELLENV_PROMPT_SEGMENT"; or return 0
+    if set -q NO_COLOR; and test -n "$NO_COLOR"
+        printf '%s' $SHELLENV_PROMPT_SEGMENT
+    else
+        printf '\e[%sm%s\e[0m' $__shellenv_sgr $SHELLENV_PROMPT_SEGMENT
+    end
+end
+
+# -- registration (idempotent) -------------------------------------------------------------------------------
+
+# The segment goes on the right prompt, in front of the user's own right prompt if there is one, unless the
+# prompt belongs to starship (docs/prompt.md has its snippet).
+if test "$__shellenv_prompt" = 1 -a -z "$STARSHIP_SHELL"
+    and not functions -q __shellenv_right_prompt
+    if functions -q fish_right_prompt
+        functions --copy fish_right_prompt __shellenv_user_right_prompt
+    end
+    function __shellenv_right_prompt
+        shellenv_prompt
+        if functions -q __shellenv_user_right_prompt
+            test -n "$SHELLENV_PROMPT_SEGMENT"; and printf ' '
+            __shellenv_user_right_prompt
+        end
+    end
+    function fish_right_prompt
+        __shellenv_right_prompt
+    end
+end
