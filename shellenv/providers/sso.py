@@ -16,7 +16,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -179,6 +178,8 @@ class IdentityCenter:
 
         def roles_of(account_id: str) -> list[str]:
             return self._with_token(lambda token: self._list_account_roles(token, account_id))
+
+        from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=LIST_WORKERS) as pool:
             names = list(pool.map(roles_of, accounts))
