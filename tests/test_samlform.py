@@ -25,6 +25,7 @@ from shellenv.errors import (
     AuthenticationError,
     ConfigError,
     ExitCode,
+    IdpDeniedError,
     MfaError,
     ServiceError,
     ShellenvError,
@@ -164,6 +165,17 @@ def test_wrong_code_typed(simplesamlphp: SimpleSamlPhp) -> None:
 def test_an_invalid_seed_is_a_config_error(simplesamlphp: SimpleSamlPhp) -> None:
     error = fails(simplesamlphp.settings("carol", totp_secret="AAAA"), ConfigError)
     assert "totp_secret" in error.message
+
+
+def test_an_sp_simplesamlphp_does_not_know_is_reported_by_its_page_title(
+    simplesamlphp: SimpleSamlPhp,
+) -> None:
+    url = simplesamlphp.sso_url.replace("urn:amazon:webservices", "urn:example:nobody")
+
+    error = fails(simplesamlphp.settings("bob", url=url), ServiceError)
+
+    assert "'Metadata not found'" in error.message
+    assert f"{simplesamlphp.url}/saml2/idp/SSOService.php " in error.message
 
 
 def test_simplesamlphp_assertions_are_accepted_by_the_sandbox_sts(
@@ -376,6 +388,17 @@ def test_an_unknown_page_is_named_by_its_title_and_url(form_idp: Any) -> None:
     assert f"'Choose your theme' at {url}/sso " in error.message
     assert "SAMLRequest" not in error.message
     assert error.exit_code == ExitCode.SERVICE
+
+
+def test_a_refusal_is_idp_denied(form_idp: Any) -> None:
+    from werkzeug.wrappers import Response
+
+    page = PAGE.format(title="Access denied", body='<div class="alert">You are not assigned to AWS.</div>')
+    url = form_idp({"/sso": lambda r: Response(page, 403, mimetype="text/html")})
+
+    error = fails({"type": "saml-form", "url": f"{url}/sso"}, IdpDeniedError)
+
+    assert "You are not assigned to AWS." in error.message and error.exit_code == ExitCode.IDP_DENIED
 
 
 def test_a_missing_page_is_a_config_error(form_idp: Any) -> None:

@@ -47,7 +47,12 @@ _ERROR_WORDS = re.compile(
     r"|try again",
     re.IGNORECASE,
 )
-_LOCKED_WORDS = re.compile(r"locked|disabled|suspended|expired", re.IGNORECASE)
+# An account the IdP will not let in, whatever the password: "account is locked", "password has expired".
+_LOCKED_WORDS = re.compile(
+    r"\b(account|user)\b[^.]{0,40}\b(locked|disabled|suspended|deactivated)\b"
+    r"|\bpassword\b[^.]{0,30}\bexpired\b|\blocked out\b",
+    re.IGNORECASE,
+)
 _PASSWORD_NAME = re.compile(r"passw|pwd|^pass$", re.IGNORECASE)
 _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
@@ -456,10 +461,14 @@ class SamlForm:
             )
         if words and _LOCKED_WORDS.search(words):
             return AccountLockedError(f"{self._what} says: {words}")
+        advice = (
+            "open the url in a browser to see what it asks, or set username_field, password_field or "
+            "code_field in the idp's config"
+            if page.forms
+            else "open the url in a browser to see what it says"
+        )
         return ServiceError(
-            f"shellenv does not recognise the page {page.describe()} (HTTP {page.status}){said}; "
-            "open the url in a browser to see what it asks, or set username_field, password_field "
-            "or code_field in the idp's config"
+            f"shellenv does not recognise the page {page.describe()} (HTTP {page.status}){said}; {advice}"
         )
 
 
