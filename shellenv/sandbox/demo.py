@@ -43,7 +43,7 @@ def run_demo(out: object = None) -> int:
         try:
             shell.expect_exact(PROMPT)
             _type(shell, f'eval "$({program} init bash --no-prompt)"')
-            _type(shell, f"shellenv use {PROFILE}")
+            shell.sendline(f"shellenv use {PROFILE}")
             shell.expect("Password for [^:]+: ")
             time.sleep(0.2)
             shell.sendline(world.ALICE_PASSWORD)
