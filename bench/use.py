@@ -1,0 +1,299 @@
+"""Start-up bench: `shellenv use` on a cached profile beside bare Python and beside awsume, in one run.
+
+It times real processes in a throwaway HOME and prints a table; it never touches the user's files and
+never asserts anything (tests check what is imported, not how fast).
+
+    python bench/use.py                    # the install beside sys.executable (often editable)
+    python bench/use.py --install regular  # a wheel install into a throwaway venv, built from this checkout
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+PROFILE = "bench-dev"
+ROLE_ARN = "arn:aws:iam::111111111111:role/Admin"
+AWSUME_VENV = Path("/tmp/awsume-venv")
+# A closed port: if awsume (or anything) tried to reach STS, it would fail fast instead of going out.
+DEAD_ENDPOINT = "http://127.0.0.1:9"
+
+CONFIG = f"""\
+[idp.corp]
+type = "onelogin"
+base_url = "{DEAD_ENDPOINT}"
+subdomain = "acme"
+app_id = "123456"
+client_id = "bench"
+username = "bench@example.com"
+
+[profile.{PROFILE}]
+idp = "corp"
+role_arn = "{ROLE_ARN}"
+region = "eu-west-1"
+"""
+AWS_CREDENTIALS = f"""\
+[{PROFILE}]
+aws_access_key_id = AKIAIOSFODNN7EXAMPLE
+aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
+"""
+AWS_CONFIG = f"""\
+[profile {PROFILE}]
+region = eu-west-1
+"""
+
+
+def say(text: str) -> None:
+    print(f"bench: {text}", file=sys.stderr, flush=True)
+
+
+@dataclass
+class Case:
+    """One command to time; `minus` names a case whose median is subtracted for the net figure."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    minus: str | None = None
+    samples: list[float] | None = None
+
+
+# -- the world the commands run in ------------------------------------------------------------------------
+
+
+def clean_env(home: Path, bindir: Path) -> dict[str, str]:
+    """A small, fixed environment: nothing from the caller's AWS, XDG or PYTHON* settings leaks in.
+
+    PYTHONDONTWRITEBYTECODE in particular is left out, so every Python here starts from cached bytecode
+    as it does on a user's machine.
+    """
+    return {
+        "HOME": str(home),
+        "PATH": f"{bindir}:/usr/local/bin:/usr/bin:/bin",
+        "LANG": os.environ.get("LANG", "C.UTF-8"),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+        "AWS_CONFIG_FILE": str(home / ".aws" / "config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(home / ".aws" / "credentials"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_ENDPOINT_URL_STS": DEAD_ENDPOINT,
+    }
+
+
+def seed_shellenv(home: Path, python: Path) -> None:
+    """The config with one profile, and valid keys for it in the cache (hours before they expire)."""
+    config = home / ".config" / "shellenv" / "config.toml"
+    config.parent.mkdir(parents=True, mode=0o700)
+    config.write_text(CONFIG)
+    expiry = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=8)).isoformat()
+    store = (
+        "import datetime as dt, sys\n"
+        "from shellenv.cache import KeyCache\n"
+        "from shellenv.credentials import Credentials\n"
+        "KeyCache().store(Credentials(access_key_id='ASIABENCHEXAMPLE0001',"
+        " secret_access_key='bench-secret', session_token='bench-token',"
+        " expiration=dt.datetime.fromisoformat(sys.argv[1]), role_arn=sys.argv[2],"
+        f" profile={PROFILE!r}, region='eu-west-1', idp='corp'))\n"
+    )
+    env = clean_env(home, python.parent)
+    subprocess.run([str(python), "-c", store, expiry, ROLE_ARN], env=env, check=True)
+
+
+def seed_awsume(home: Path) -> None:
+    """A plain profile of static keys: awsume switches to it without MFA and without calling AWS."""
+    aws = home / ".aws"
+    aws.mkdir(mode=0o700)
+    (aws / "credentials").write_text(AWS_CREDENTIALS)
+    (aws / "config").write_text(AWS_CONFIG)
+
+
+def ensure_awsume(venv: Path) -> Path | None:
+    """awsume's `awsumepy` in a throwaway venv, created on first use (never in this project)."""
+    program = venv / "bin" / "awsumepy"
+    if program.exists():
+        return program
+    say(f"creating {venv} and installing awsume from PyPI into it (once)")
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "awsume"], check=True)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        say(f"could not install awsume ({exc}); its rows are left out")
+        return None
+    return program
+
+
+def regular_install(workdir: Path) -> Path:
+    """A non-editable install of this checkout in a throwaway venv; returns its python.
+
+    Without dependencies: a cache hit must import none of them, and one that did would fail here.
+    """
+    venv = workdir / "venv"
+    say(f"building a regular (non-editable) install of {REPO} into {venv}")
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "--no-deps", str(REPO)], check=True)
+    return venv / "bin" / "python"
+
+
+# -- timing -----------------------------------------------------------------------------------------------
+
+
+def run_once(case: Case, *, check: bool = False) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(case.argv, env=case.env, stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE if check else subprocess.DEVNULL,
+                          stderr=subprocess.PIPE if check else subprocess.DEVNULL)
+    elapsed = time.perf_counter() - start
+    if check and done.returncode != 0:
+        raise SystemExit(f"bench: {case.name} failed ({done.returncode}): "
+                         f"{done.stderr.decode(errors='replace').strip()[-300:]}")
+    return elapsed
+
+
+def check_outputs(cases: dict[str, Case]) -> None:
+    """A failing command is fast: make sure each one does its job before timing it."""
+    export = cases["shellenv export"]
+    out = subprocess.run(export.argv, env=export.env, capture_output=True, text=True)
+    if out.returncode != 0 or "export AWS_ACCESS_KEY_ID='ASIABENCHEXAMPLE0001'" not in out.stdout:
+        raise SystemExit(f"bench: `shellenv export` did not serve the cached keys: {out.stderr.strip()}")
+    if "hook: use" in cases:
+        hook = cases["hook: use"]
+        probe = hook.argv[:-1] + [hook.argv[-1] + '; printf %s "$AWS_ACCESS_KEY_ID"']
+        out = subprocess.run(probe, env=hook.env, capture_output=True, text=True)
+        if out.stdout != "ASIABENCHEXAMPLE0001":
+            raise SystemExit(f"bench: the bash hook did not set the keys: {out.stderr.strip()}")
+    if "awsumepy" in cases:
+        awsume = cases["awsumepy"]
+        out = subprocess.run(awsume.argv, env=awsume.env, capture_output=True, text=True)
+        if "AKIAIOSFODNN7EXAMPLE" not in out.stdout:
+            raise SystemExit(f"bench: awsumepy did not switch the profile: {out.stderr.strip()}")
+
+
+def measure(cases: dict[str, Case], rounds: int, warmup: int) -> None:
+    """Interleaved: every round runs every case once, in an order rotated from round to round."""
+    order = list(cases.values())
+    for _ in range(warmup):
+        for case in order:
+            run_once(case)
+    check_outputs(cases)
+    for case in order:
+        case.samples = []
+    for number in range(rounds):
+        shift = number % len(order)
+        for case in order[shift:] + order[:shift]:
+            case.samples.append(run_once(case))
+
+
+def quantile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def median_ms(case: Case) -> float:
+    return statistics.median(case.samples) * 1000
+
+
+def report(cases: dict[str, Case], *, label: str, rounds: int) -> None:
+    print(f"\n{label}: {rounds} interleaved rounds, wall time in ms")
+    print(f"{'command':<34}{'median':>9}{'p90':>9}{'net median':>12}")
+    for case in cases.values():
+        net = ""
+        if case.minus:
+            net = f"{median_ms(case) - median_ms(cases[case.minus]):.1f}"
+        print(f"{case.name:<34}{median_ms(case):9.1f}{quantile(case.samples, 0.9) * 1000:9.1f}{net:>12}")
+
+    python = median_ms(cases["python -c pass"])
+    export = median_ms(cases["shellenv export"])
+    print(f"\nshellenv export / python -c pass:   {export / python:.2f}x  (target: at most 3x)")
+    if "awsumepy" in cases:
+        print(f"awsumepy / shellenv export:         {median_ms(cases['awsumepy']) / export:.2f}x"
+              "  (target: at least 5x)")
+    if "hook: use" in cases and "awsume wrapper" in cases:
+        ours = median_ms(cases["hook: use"]) - median_ms(cases["hook: loaded"])
+        theirs = median_ms(cases["awsume wrapper"]) - median_ms(cases["bash -c :"])
+        print(f"in bash, awsume / shellenv use:     {theirs / ours:.2f}x  (net of the shell itself)")
+
+
+# -- the cases --------------------------------------------------------------------------------------------
+
+
+def build_cases(python: Path, home: Path, awsume: Path | None, awsume_home: Path) -> dict[str, Case]:
+    program = python.parent / "shellenv"
+    env = clean_env(home, python.parent)
+    cases = {
+        "python -c pass": Case("python -c pass", [str(python), "-c", "pass"], env),
+        "python -S -E -c pass": Case("python -S -E -c pass", [str(python), "-S", "-E", "-c", "pass"], env),
+        "shellenv export": Case("shellenv export", [str(program), "export", "--shell", "bash", PROFILE],
+                                env),
+        "shellenv init bash": Case("shellenv init bash", [str(program), "init", "bash", "--no-prompt"],
+                                   env),
+    }
+    bash = shutil.which("bash")
+    if bash:
+        hook = home / "hook.bash"
+        text = subprocess.run([str(program), "init", "bash", "--no-prompt"], env=env, check=True,
+                              capture_output=True, text=True).stdout
+        hook.write_text(text)
+        loaded = f". {hook}"
+        cases["bash -c :"] = Case("bash -c :", [bash, "--norc", "--noprofile", "-c", ":"], env)
+        cases["hook: loaded"] = Case("hook: loaded", [bash, "--norc", "--noprofile", "-c", loaded], env,
+                                     minus="bash -c :")
+        cases["hook: use"] = Case("hook: use", [bash, "--norc", "--noprofile", "-c",
+                                                f"{loaded}; shellenv use {PROFILE}"], env,
+                                  minus="hook: loaded")
+    if awsume:
+        awsume_env = clean_env(awsume_home, awsume.parent)
+        cases["awsumepy"] = Case("awsumepy", [str(awsume), PROFILE], awsume_env)
+        if bash:
+            wrapper = awsume.parent / "awsume"
+            cases["awsume wrapper"] = Case("awsume wrapper", [bash, "--norc", "--noprofile", "-c",
+                                                              f". {wrapper} {PROFILE}"], awsume_env,
+                                           minus="bash -c :")
+    return cases
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=30, help="timed rounds (default 30)")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed rounds first (default 3)")
+    parser.add_argument("--install", choices=("current", "regular"), default="current",
+                        help="current: the shellenv beside this python; regular: a fresh wheel install")
+    parser.add_argument("--awsume-venv", type=Path, default=AWSUME_VENV,
+                        help=f"where awsume lives or is installed (default {AWSUME_VENV})")
+    parser.add_argument("--no-awsume", action="store_true", help="leave awsume out")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="shellenv-bench-") as scratch:
+        workdir = Path(scratch)
+        python = Path(sys.executable)
+        if args.install == "regular":
+            python = regular_install(workdir)
+        if not (python.parent / "shellenv").exists():
+            raise SystemExit(f"bench: no shellenv program beside {python}; pip install the project first")
+        home = workdir / "home"
+        awsume_home = workdir / "awsume-home"
+        home.mkdir(mode=0o700)
+        awsume_home.mkdir(mode=0o700)
+        seed_shellenv(home, python)
+        awsume = None if args.no_awsume else ensure_awsume(args.awsume_venv)
+        if awsume:
+            seed_awsume(awsume_home)
+        cases = build_cases(python, home, awsume, awsume_home)
+        say(f"timing {len(cases)} commands, {args.rounds} rounds; shellenv from {python.parent}")
+        measure(cases, args.rounds, args.warmup)
+        label = f"{args.install} install ({python.parent})"
+        report(cases, label=label, rounds=args.rounds)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
