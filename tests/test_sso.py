@@ -279,3 +279,20 @@ def test_botocore_reads_shellenv_login_and_shellenv_reads_botocore_refresh(
     keys = center(sso, tty).role_credentials("111111111111", "ReadOnly")  # botocore's file, as is
     assert keys.role_arn.endswith(":role/ReadOnly")
     assert sso.stats()["refreshes"] == 1 and sso.stats()["logins"] == 1
+
+
+def test_debug_logs_carry_no_secret(
+    sso: Any, sso_clock: Any, tty: Any, home: Path, caplog: Any
+) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    approve_on(sso, sso_clock)
+    client = center(sso, tty, sso_clock)
+    keys = client.role_credentials("111111111111", "Admin")
+    token = json.loads(cache_file(home).read_text())
+    device_code = next(iter(sso.state.devices))
+    assert "IAM Identity Center issued" in caplog.text
+    for secret in (token["accessToken"], token["refreshToken"], token["clientSecret"], device_code,
+                   keys.secret_access_key, keys.session_token, keys.access_key_id):
+        assert secret not in caplog.text

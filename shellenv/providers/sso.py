@@ -458,7 +458,12 @@ class IdentityCenter:
                 return items
 
     def _client(self, service: str) -> Any:
+        with self._lock:
+            return self._make_client(service)
+
+    def _make_client(self, service: str) -> Any:
         if service not in self._clients:
+            _quiet_botocore()
             import botocore.session
             from botocore import UNSIGNED
             from botocore.config import Config
@@ -570,6 +575,15 @@ class _SlowDown(ShellenvError):
 
 def _format_time(moment: dt.datetime) -> str:
     return moment.astimezone(dt.timezone.utc).strftime(TIME_FORMAT)
+
+
+def _quiet_botocore() -> None:
+    """botocore logs request bodies at debug level, and these carry the client secret and tokens:
+    whatever level -vv sets, its loggers stay at info or above."""
+    for name in ("botocore", "boto3"):
+        logger = logging.getLogger(name)
+        if logger.getEffectiveLevel() < logging.INFO:
+            logger.setLevel(logging.INFO)
 
 
 def open_browser(url: str) -> bool:
