@@ -40,6 +40,9 @@ class Sandbox:
     def environment(self) -> dict[str, str]:
         """What a shell needs to send AWS calls to the sandbox: the standard endpoint variables."""
         env = {"AWS_ENDPOINT_URL_STS": self.url("sts")}
+        if "federation" in self.servers:
+            # `shellenv console` asks this endpoint for sign-in tokens instead of AWS's sign-in host.
+            env["SHELLENV_FEDERATION_URL"] = self.url("federation") + "/federation"
         if "sso" in self.servers:
             env["AWS_ENDPOINT_URL_SSO"] = self.url("sso")
             env["AWS_ENDPOINT_URL_SSO_OIDC"] = self.url("sso-oidc")
@@ -97,7 +100,7 @@ class Sandbox:
 
 def start(*, port: int = 0, state: Path | None = None) -> Sandbox:
     """Start the emulators; `port` 0 takes free ports, otherwise consecutive ports from `port`."""
-    from shellenv.sandbox import onelogin, sts
+    from shellenv.sandbox import federation, onelogin, sts
 
     if state or port:
         signer = Signer.load_or_create(state or paths.state_dir("sandbox"))
@@ -105,9 +108,11 @@ def start(*, port: int = 0, state: Path | None = None) -> Sandbox:
         signer = Signer.generate()
     sandbox = Sandbox(signer)
     trusted = {arn: signer.cert_pem for arn in world.provider_arns()}
+    sts_app = sts.make_app(trusted=trusted, roles=world.roles_in())
     apps: dict[str, Any] = {
         "onelogin": onelogin.make_app(signer),
-        "sts": sts.make_app(trusted=trusted, roles=world.roles_in()),
+        "sts": sts_app,
+        "federation": federation.make_app(sts_app),
     }
     for name, app in apps.items():
         offset = len(sandbox.servers) + 1
