@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from shellenv.errors import Interrupted, MfaError
+from shellenv.errors import ConfigError, Interrupted, MfaError
 
 if TYPE_CHECKING:
     from shellenv.config import IdpConfig
@@ -81,7 +81,13 @@ class Secrets:
         import pyotp
 
         log.debug("computing the TOTP code from the stored seed")
-        return pyotp.TOTP(seed.replace(" ", "").upper()).now()
+        try:
+            return pyotp.TOTP(seed.replace(" ", "").upper()).now()
+        except (ValueError, TypeError):  # binascii.Error is a ValueError
+            raise ConfigError(
+                f"the totp_secret of [idp.{self.idp.name}] is not a base32 TOTP seed; "
+                "copy it again from the IdP's enrolment page"
+            ) from None
 
     def ask_code(self, factor_label: str) -> str:
         code = self.terminal.ask(f"Code from {factor_label}: ", why="an MFA code").strip()
