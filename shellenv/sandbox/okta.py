@@ -144,7 +144,8 @@ class Person:
     factors: list[Factor] = field(default_factory=list)
     session_duration: int | None = None
     status: str | None = None  # forced transaction status after the password, e.g. PASSWORD_EXPIRED
-    failures: int = 0
+    failures: int = 0  # wrong passwords in a row
+    mfa_failures: int = 0  # wrong codes in a row, counted apart as Okta's factor lockout does
     locked: bool = False
 
 
@@ -156,13 +157,21 @@ class AwsApp:
     label: str
     account_id: str
     partition: str = "aws"
+    assigned: tuple[str, ...] | None = None  # logins it is assigned to; None: all with roles there
+
+    def roles_for(self, person: Person) -> list[str]:
+        """The roles of `person` this app's assertion lists; none when it is not assigned to them."""
+        if self.assigned is not None and person.login not in self.assigned:
+            return []
+        return [role for role in person.roles if role.split(":")[4] == self.account_id]
 
 
 APPS: dict[str, AwsApp] = {
     DEV_APP_ID: AwsApp(DEV_APP_ID, "AWS sandbox-dev", "111111111111"),
     PROD_APP_ID: AwsApp(PROD_APP_ID, "AWS sandbox-prod", "222222222222"),
-    CN_APP_ID: AwsApp(CN_APP_ID, "AWS China sandbox-dev", "111111111111", "aws-cn"),
-    GOV_APP_ID: AwsApp(GOV_APP_ID, "AWS GovCloud sandbox-prod", "222222222222", "aws-us-gov"),
+    CN_APP_ID: AwsApp(CN_APP_ID, "AWS China sandbox-dev", "111111111111", "aws-cn", (ALICE,)),
+    GOV_APP_ID: AwsApp(GOV_APP_ID, "AWS GovCloud sandbox-prod", "222222222222", "aws-us-gov",
+                       (ALICE,)),
 }
 
 
@@ -225,6 +234,7 @@ class _Push:
     result: str = "WAITING"  # SUCCESS, REJECTED, TIMEOUT
     answer: int | None = None
     sent: float = 0.0
+    reported: bool = False
 
 
 @dataclass
@@ -598,8 +608,8 @@ class OktaEmulator:
     def _wrong_code(self, tx: _Transaction) -> None:
         person = tx.person
         with self._lock:
-            person.failures += 1
-            if person.failures >= MFA_LOCKOUT_AFTER:
+            person.mfa_failures += 1
+            if person.mfa_failures >= MFA_LOCKOUT_AFTER:
                 person.locked = True
         if person.locked:
             raise _Answer(403, "E0000069", "User Locked",
@@ -628,7 +638,13 @@ class OktaEmulator:
     def _verify_push(self, request: Any, token: str, tx: _Transaction, factor: Factor,
                      remember: bool) -> Any:
         now = self.now()
-        if tx.push is None or tx.push.result in ("REJECTED", "TIMEOUT"):
+        if tx.push is not None and tx.push.result in ("REJECTED", "TIMEOUT"):
+            # The poll after the phone's answer reports it; a verify after that sends a new push.
+            if tx.push.reported:
+                tx.push = None
+            else:
+                tx.push.reported = True
+        if tx.push is None:
             answer = secrets.randbelow(90) + 10 if self.settings["number_matching"] else None
             tx.push = _Push(answer=answer, sent=now)
             tx.status = "MFA_CHALLENGE"
@@ -662,7 +678,7 @@ class OktaEmulator:
         })
 
     def _passed(self, request: Any, token: str, tx: _Transaction, remember: bool) -> Any:
-        tx.person.failures = 0
+        tx.person.mfa_failures = 0
         if remember and tx.device and self.settings["allow_remember_device"]:
             with self._lock:
                 self._trusted[(tx.device, tx.person.login)] = self.now() + REMEMBER_MINUTES * 60
@@ -716,7 +732,7 @@ class OktaEmulator:
     def _app_page(self, request: Any, login: str, app_id: str, *, classic: bool) -> Any:
         app = self.apps.get(app_id)
         person = self.people[login]
-        roles = [r for r in person.roles if app and r.split(":")[4] == app.account_id]
+        roles = app.roles_for(person) if app else []
         mode = self.app_modes.get(app_id, "saml")
         if app is None or mode == "error":
             return _page("Error", '<div class="error-content"><h1>403 - Forbidden</h1>'
@@ -748,9 +764,8 @@ class OktaEmulator:
             raise _Answer(403, "E0000005", "Invalid session")
         base = _base(request)
         person = self.people[login]
-        accounts = {role.split(":")[4] for role in person.roles}
         links = []
-        for order, app in enumerate(a for a in self.apps.values() if a.account_id in accounts):
+        for order, app in enumerate(a for a in self.apps.values() if a.roles_for(person)):
             links.append({
                 "id": "0ua" + app.id[3:], "label": app.label, "appName": "amazon_aws",
                 "appInstanceId": app.id, "appAssignmentId": "0ua" + app.id[3:],
