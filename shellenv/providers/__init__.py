@@ -38,6 +38,7 @@ FIELDS: dict[str, dict[str, Field]] = {
         "app_url": (str, False),
         "app_id": (str, False),
         "remember_device": (bool, False),
+        "client_id": (str, False),
     },
     "sso": {
         "type": (str, True),
