@@ -71,7 +71,9 @@ function __shellenv_eval
     set -l code (command $__shellenv_prog $argv)
     or return
     test -n "$code"; or return 0
-    eval (string join \n -- $code)
+    # The code's last lines erase variables that may not exist; that is no failure.
+    printf '%s\n' $code | source
+    return 0
 end
 
 function __shellenv_clear
@@ -215,7 +217,7 @@ function __shellenv_label
     else if test -n "$SHELLENV_PROFILE"
         echo $SHELLENV_PROFILE
     else
-        echo $SHELLENV_ACCOUNT/(string replace -r '.*/' '' -- "$SHELLENV_ROLE_ARN")
+        echo "$SHELLENV_ACCOUNT/"(string replace -r '.*/' '' -- "$SHELLENV_ROLE_ARN")
     end
 end
 
