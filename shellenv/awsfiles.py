@@ -189,6 +189,36 @@ def command_line(argv: Sequence[str]) -> str:
     return " ".join(words)
 
 
+# -- credential_process ------------------------------------------------------------------------------------
+
+# botocore asks a credential_process again once its keys have less than 15 minutes left (its "advisory"
+# refresh); keys handed out with less than that would make it ask on every call. So a cache entry is good
+# for credential_process only with a margin above that.
+PROCESS_REFRESH_AHEAD = 20 * 60
+
+
+def process_refresh_window(duration: int | None) -> float:
+    """How long cached keys must still last to be handed to an AWS tool. Capped at half the session, so a
+    short session (15 or 30 minutes) is served from the cache at all instead of logging in every time."""
+    if duration:
+        return min(PROCESS_REFRESH_AHEAD, duration / 2)
+    return PROCESS_REFRESH_AHEAD
+
+
+def process_output(credentials: Credentials) -> dict[str, object]:
+    """The JSON document a credential_process prints (Version 1)."""
+    from shellenv.credentials import rfc3339
+
+    return {
+        "Version": 1,
+        "AccessKeyId": credentials.access_key_id,
+        "SecretAccessKey": credentials.secret_access_key,
+        "SessionToken": credentials.session_token,
+        "Expiration": rfc3339(credentials.expiration),
+        "AccountId": credentials.account_id,
+    }
+
+
 # -- writing the files --------------------------------------------------------------------------------------
 
 

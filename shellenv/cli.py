@@ -29,6 +29,10 @@ EXAMPLES = {
     "list": "shellenv list                      # profiles, roles, and how long cached keys last",
     "whoami": "shellenv whoami                    # who AWS says the active keys are",
     "sandbox": "shellenv sandbox > ~/.config/shellenv/config.toml   # local IdPs + STS, and a config",
+    "credential-process": "shellenv credential-process dev-admin   # what ~/.aws/config runs",
+    "configure-aws": "shellenv configure-aws dev-admin   # aws --profile dev-admin ... refreshes itself",
+    "exec": "shellenv exec dev-admin -- terraform plan   # one command with the keys",
+    "console": "shellenv console dev-admin --open   # the AWS console as that role",
 }
 
 
@@ -70,6 +74,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         env["SHELLENV_REFRESH"] = "auto"
     else:
         unset.append("SHELLENV_REFRESH")
+    _write_credentials_file(login, credentials, args.credentials_file)
     sys.stdout.write(shell.export(env, unset))
     if not args.quiet:
         _say_active(login, credentials)
@@ -106,6 +111,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     shell = shells.get(args.shell or _detect_shell())
     login = _login()
     credentials = login.credentials(profile, force=True)
+    _write_credentials_file(login, credentials, args.credentials_file)
     env = credentials.environment(stamp=str(login.cache.stamp_path(credentials.profile)))
     from shellenv.credentials import CONTRADICTING
 
@@ -119,7 +125,8 @@ def _refresh_in_background(profile: str) -> int:
     from shellenv.terminal import Terminal
 
     login = _login(Terminal(tty_path="/nonexistent"))
-    login.credentials(profile, force=True)
+    credentials = login.credentials(profile, force=True)
+    _write_credentials_file(login, credentials, False)
     return ExitCode.OK
 
 
@@ -129,40 +136,166 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     cfg = config.load()
     cache = KeyCache()
-    rows = [("PROFILE", "ACCOUNT", "ROLE", "KEYS")]
-    for profile in cfg.profiles.values():
+    active = os.environ.get("SHELLENV_PROFILE")
+    rows = []
+    for name in [*cfg.profiles, *sorted(set(cache.profiles()) - set(cfg.profiles))]:
+        rows.append(_profile_row(cfg, cache, name, active))
+    if args.json:
+        import json
+
+        print(json.dumps(rows, indent=2))
+        return ExitCode.OK
+    table = [("PROFILE", "ACCOUNT", "ROLE", "KEYS")]
+    for row in rows:
+        keys = "-" if row["expires"] is None else (
+            f"valid {_duration_words(row['seconds_left'])}" if row["seconds_left"] > 0 else "expired")
+        label = f"{row['alias']} ({row['account']})" if row["alias"] else row["account"]
+        table.append((("* " if row["active"] else "  ") + row["profile"], label, row["role"], keys))
+    table[0] = ("  " + table[0][0], *table[0][1:])
+    widths = [max(len(line[i]) for line in table) for i in range(3)]
+    for line in table:
+        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line[:3])) + "  " + line[3])
+    return ExitCode.OK
+
+
+def _profile_row(cfg: Any, cache: Any, name: str, active: str | None) -> dict[str, Any]:
+    """One profile for `list`: from the config, or an ad-hoc role found only in the cache."""
+    cached = cache.load(name)
+    profile = cfg.profiles.get(name)
+    if profile is not None:
         account = profile.account or "?"
         role = profile.role_name or (profile.role_arn or "").split(":role/", 1)[-1]
-        cached = cache.load(profile.name)
-        if cached is None:
-            keys = "-"
-        elif cached.seconds_left() <= 0:
-            keys = "expired"
-        else:
-            keys = f"valid {_duration_words(cached.seconds_left())}"
-        label = f"{cfg.alias(account)} ({account})" if cfg.alias(account) else account
-        rows.append((profile.name, label, role, keys))
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    for row in rows:
-        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3])) + "  " + row[3])
-    return ExitCode.OK
+    else:
+        account, role = cached.account_id, cached.role_arn.split(":role/", 1)[-1]
+    return {
+        "profile": name,
+        "account": account,
+        "alias": cfg.alias(account) or (cached.account_alias if cached else None),
+        "role": role,
+        "expires": cached.expiration.strftime("%Y-%m-%dT%H:%M:%SZ") if cached else None,
+        "seconds_left": max(0, int(cached.seconds_left())) if cached else None,
+        "active": name == active,
+    }
 
 
 def cmd_whoami(args: argparse.Namespace) -> int:
     from shellenv import sts
 
-    key = os.environ.get("AWS_ACCESS_KEY_ID")
-    secret = os.environ.get("AWS_SECRET_ACCESS_KEY")
-    if not key or not secret:
-        raise UsageError("no AWS keys in this shell; run `shellenv use PROFILE` first")
-    role_arn = os.environ.get("SHELLENV_ROLE_ARN", "arn:aws:")
-    identity = sts.caller_identity(
-        access_key_id=key, secret_access_key=secret, session_token=os.environ.get("AWS_SESSION_TOKEN"),
-        region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
-        partition=role_arn.split(":")[1] or "aws")
+    if args.profile:
+        login = _login()
+        credentials = login.credentials(args.profile, cached_only=True)
+        key, secret, token = (credentials.access_key_id, credentials.secret_access_key,
+                              credentials.session_token)
+        region, role_arn, profile = credentials.region, credentials.role_arn, credentials.profile
+        expiry = _rfc3339(credentials.expiration)
+    else:
+        key = os.environ.get("AWS_ACCESS_KEY_ID")
+        secret = os.environ.get("AWS_SECRET_ACCESS_KEY")
+        if not key or not secret:
+            raise UsageError("no AWS keys in this shell; run `shellenv use PROFILE` first, "
+                             "or name a profile: shellenv whoami PROFILE")
+        token = os.environ.get("AWS_SESSION_TOKEN")
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        role_arn = os.environ.get("SHELLENV_ROLE_ARN", "arn:aws:")
+        profile = os.environ.get("SHELLENV_PROFILE")
+        expiry = os.environ.get("AWS_CREDENTIAL_EXPIRATION")
+    identity = sts.caller_identity(access_key_id=key, secret_access_key=secret, session_token=token,
+                                   region=region, partition=role_arn.split(":")[1] or "aws")
+    if profile:
+        print(f"Profile: {profile}")
     print(f"Account: {identity['Account']}")
     print(f"Arn:     {identity['Arn']}")
     print(f"UserId:  {identity['UserId']}")
+    if expiry:
+        print(f"Expires: {expiry}")
+    return ExitCode.OK
+
+
+def cmd_credential_process(args: argparse.Namespace) -> int:
+    """The AWS CLI's and SDKs' way in: keys as credential_process JSON on stdout, and nothing else."""
+    import json
+
+    from shellenv import awsfiles
+
+    login = _login()
+    profile = login.config.profiles.get(args.profile)
+    window = awsfiles.process_refresh_window(profile.duration if profile else None)
+    credentials = login.credentials(args.profile, min_validity=window)
+    sys.stdout.write(json.dumps(awsfiles.process_output(credentials)) + "\n")
+    return ExitCode.OK
+
+
+def cmd_configure_aws(args: argparse.Namespace) -> int:
+    from shellenv import awsfiles, config
+    from shellenv.terminal import Terminal
+
+    profile = config.load().profile(args.profile)
+    aws_profile = args.aws_profile or profile.name
+    argv = [_program_path(), "credential-process", profile.name]
+    path = awsfiles.write_credential_process(aws_profile, argv, region=profile.region)
+    Terminal().message(f"[{awsfiles.config_section(aws_profile)}] in {path} now gets its keys from "
+                       f"shellenv; try: aws sts get-caller-identity --profile {aws_profile}")
+    return ExitCode.OK
+
+
+def cmd_exec(args: argparse.Namespace) -> int:
+    from shellenv.credentials import CONTRADICTING, EXPORTED
+
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        raise UsageError("name the command to run: shellenv exec PROFILE -- COMMAND [ARGS...]")
+    credentials = _login().credentials(args.profile)
+    env = {k: v for k, v in os.environ.items() if k not in CONTRADICTING and k not in EXPORTED}
+    env.update(credentials.environment())
+    return _run(command, env)
+
+
+def _run(command: list[str], env: dict[str, str]) -> int:
+    """Run `command` (no shell) and pass its exit status through; death by signal N becomes 128+N.
+
+    Ctrl-C and Ctrl-\\ reach the command from the terminal itself, so shellenv only outlives them; the
+    signals a supervisor sends to shellenv alone (TERM, HUP, USR1, USR2) are handed on to the command.
+    """
+    import signal
+    import subprocess
+
+    program = shutil.which(command[0], path=env.get("PATH"))
+    if program is None:
+        from shellenv.errors import NotFoundError
+
+        raise NotFoundError(f"command not found: {command[0]}; check its name or your PATH")
+    child = subprocess.Popen([program, *command[1:]], env=env)  # noqa: S603 - the user's own command
+
+    def forward(number: int, _frame: Any) -> None:
+        child.send_signal(number)
+
+    for number in (signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
+        signal.signal(number, forward)
+    for number in (signal.SIGINT, signal.SIGQUIT):
+        signal.signal(number, lambda *_: None)
+    status = child.wait()
+    return 128 - status if status < 0 else status
+
+
+def cmd_console(args: argparse.Namespace) -> int:
+    from shellenv import console
+
+    name = args.profile or os.environ.get("SHELLENV_PROFILE")
+    if not name:
+        raise UsageError("no active profile; name one: shellenv console PROFILE")
+    credentials = _login().credentials(name)
+    landing = console.destination(credentials.partition, credentials.region, args.service)
+    url = console.signin_url(credentials, session_duration=args.duration, landing=landing)
+    if args.open:
+        import webbrowser
+
+        from shellenv.terminal import Terminal
+
+        if webbrowser.open(url):
+            Terminal().message(f"opened the AWS console as {credentials.role_arn} in your browser")
+            return ExitCode.OK
+        Terminal().message("could not open a browser; open this URL within 15 minutes:")
+    print(url)
     return ExitCode.OK
 
 
@@ -183,6 +316,21 @@ def _login(terminal: Any = None) -> Any:
     return Login(config.load(), terminal or Terminal())
 
 
+def _write_credentials_file(login: Any, credentials: Any, asked: bool) -> None:
+    """Also put the keys into ~/.aws/credentials, when asked on the command line or by the profile."""
+    profile = login.config.profiles.get(credentials.profile)
+    if asked or (profile is not None and profile.credentials_file):
+        from shellenv import awsfiles
+
+        awsfiles.write_keys(credentials)
+
+
+def _rfc3339(timestamp: Any) -> str:
+    from shellenv.credentials import rfc3339
+
+    return rfc3339(timestamp)
+
+
 def _say_active(login: Any, credentials: Any) -> None:
     from shellenv.terminal import Terminal
 
@@ -196,6 +344,15 @@ def _duration_words(seconds: float) -> str:
     minutes = max(0, int(seconds // 60))
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m"
+
+
+def _seconds(text: str) -> int:
+    from shellenv.config import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _detect_shell() -> str:
@@ -262,6 +419,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--shell", choices=shells, help="the shell to write code for (default: yours)")
     sub.add_argument("--cached", action="store_true", help="only from the cache; never log in")
     sub.add_argument("--quiet", "-q", action="store_true", help="no message about the active role")
+    sub.add_argument("--credentials-file", action="store_true",
+                     help="also write the keys to ~/.aws/credentials ($AWS_SHARED_CREDENTIALS_FILE)")
 
     sub = command("clear", cmd_clear, "print shell code that removes the keys shellenv set")
     sub.add_argument("--shell", choices=shells, help="the shell to write code for (default: yours)")
@@ -271,9 +430,30 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--shell", choices=shells, help="the shell to write code for (default: yours)")
     sub.add_argument("--background", action="store_true",
                      help="renew the cache only, asking nothing (for automatic refresh)")
+    sub.add_argument("--credentials-file", action="store_true",
+                     help="also write the keys to ~/.aws/credentials ($AWS_SHARED_CREDENTIALS_FILE)")
 
-    command("list", cmd_list, "list profiles, their roles, and how long their cached keys last")
-    command("whoami", cmd_whoami, "ask AWS who the keys in this shell belong to")
+    sub = command("list", cmd_list, "list profiles, their roles, and how long their cached keys last")
+    sub.add_argument("--json", action="store_true", help="print the list as JSON")
+    sub = command("whoami", cmd_whoami, "ask AWS who the keys in this shell (or a profile) belong to")
+    sub.add_argument("profile", nargs="?", help="a profile whose cached keys to ask about")
+
+    sub = command("credential-process", cmd_credential_process,
+                  "print a profile's keys as AWS credential_process JSON (for ~/.aws/config)")
+    sub.add_argument("profile", help="a profile of the config")
+    sub = command("configure-aws", cmd_configure_aws,
+                  "point an AWS CLI profile in ~/.aws/config at `shellenv credential-process`")
+    sub.add_argument("profile", help="a profile of the config")
+    sub.add_argument("--aws-profile", metavar="NAME", help="the AWS CLI profile to write (default: same)")
+    sub = command("exec", cmd_exec, "run one command with a profile's keys in its environment")
+    sub.add_argument("profile", help="a profile of the config")
+    sub.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND [ARGS...]")
+    sub = command("console", cmd_console, "print (or open) an AWS console sign-in URL for a profile")
+    sub.add_argument("profile", nargs="?", help="default: the active profile ($SHELLENV_PROFILE)")
+    sub.add_argument("--open", action="store_true", help="open it in the browser instead of printing it")
+    sub.add_argument("--service", metavar="NAME", help="land on this service's page, e.g. s3")
+    sub.add_argument("--duration", type=_seconds, metavar="TIME",
+                     help="how long the console session lasts, 15m-12h (default: AWS's)")
 
     sub = command("sandbox", cmd_sandbox, "run local IdP and STS emulators and print a config for them")
     sub.add_argument("--port", type=int, default=8900, help="first of the ports to use (default 8900)")
