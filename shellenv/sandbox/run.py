@@ -50,7 +50,7 @@ class Sandbox:
 
     def config(self) -> str:
         """A config.toml for the sandbox: the dev and prod OneLogin apps side by side, and their profiles."""
-        from shellenv.sandbox import onelogin
+        from shellenv.sandbox import okta, onelogin
 
         lines = [
             "# shellenv config for the local sandbox (`shellenv sandbox`). Users and passwords are the",
@@ -71,6 +71,20 @@ class Sandbox:
                 "",
             ]
         lines += [
+            "[idp.sandbox-okta]",
+            'type = "okta"',
+            f'org_url = "{self.url("okta")}"',
+            f'app_url = "{self.url("okta")}/home/amazon_aws/{okta.DEV_APP_ID}/272"',
+            f'username = "{okta.ALICE}"',
+            'mfa = "google"',
+            "",
+            "[idp.sandbox-sso]",
+            'type = "sso"',
+            'start_url = "https://sandbox.awsapps.com/start"',
+            'sso_region = "us-east-1"',
+            f'oidc_url = "{self.url("sso-oidc")}"',
+            f'portal_url = "{self.url("sso")}"',
+            "",
             "[profile.dev-admin]",
             'idp = "sandbox-dev"',
             'role_arn = "arn:aws:iam::111111111111:role/Admin"',
@@ -88,6 +102,17 @@ class Sandbox:
             'role_arn = "arn:aws:iam::222222222222:role/ReadOnly"',
             'region = "eu-central-1"',
             "",
+            "[profile.okta-dev-admin]",
+            'idp = "sandbox-okta"',
+            'role_arn = "arn:aws:iam::111111111111:role/Admin"',
+            'region = "eu-west-1"',
+            "",
+            "[profile.sso-dev-admin]",
+            'idp = "sandbox-sso"',
+            'account_id = "111111111111"',
+            'role_name = "Admin"',
+            'region = "eu-west-1"',
+            "",
             "[accounts]",
         ]
         lines += [f'"{account}" = "{alias}"' for account, alias in world.ACCOUNTS.items()]
@@ -100,7 +125,7 @@ class Sandbox:
 
 def start(*, port: int = 0, state: Path | None = None) -> Sandbox:
     """Start the emulators; `port` 0 takes free ports, otherwise consecutive ports from `port`."""
-    from shellenv.sandbox import federation, onelogin, sts
+    from shellenv.sandbox import federation, okta, onelogin, sso, sts
 
     if state or port:
         signer = Signer.load_or_create(state or paths.state_dir("sandbox"))
@@ -109,15 +134,20 @@ def start(*, port: int = 0, state: Path | None = None) -> Sandbox:
     sandbox = Sandbox(signer)
     trusted = {arn: signer.cert_pem for arn in world.provider_arns()}
     sts_app = sts.make_app(trusted=trusted, roles=world.roles_in())
+    sso_state = sso.SsoState(mint=sso.sts_minter(sts_app.keys))
     apps: dict[str, Any] = {
         "onelogin": onelogin.make_app(signer),
         "sts": sts_app,
+        "okta": okta.make_app(signer),
+        "sso-oidc": sso.make_oidc_app(sso_state),
+        "sso": sso.make_portal_app(sso_state),
         "federation": federation.make_app(sts_app),
     }
     for name, app in apps.items():
         offset = len(sandbox.servers) + 1
         sandbox.servers[name] = Server(app, port=port + offset if port else 0, host=HOST).start()
         sandbox.apps[name] = app
+    sandbox.apps["sso-state"] = sso_state
     return sandbox
 
 
