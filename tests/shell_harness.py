@@ -156,3 +156,42 @@ class Session:
         self.child.sendline("exit")
         self.child.expect(pexpect.EOF)
         self.child.close()
+
+
+def require(shell: str) -> None:
+    if find(shell) is None:
+        from conftest import missing
+
+        missing(shell)
+
+
+def open_session(shell: str, home: Path, *, before: str = "", after: str = "", shell_table: str = "",
+                 env: Mapping[str, str] | None = None, wrapper: list[str] | None = None) -> Session:
+    """A session whose rc runs `before`, then the real `shellenv init` (its text inline), then `after`."""
+    require(shell)
+    write_config(home, shell_table)
+    init = init_text(shell, environment(home, env))
+    return Session(shell, home, f"{before}\n{init}\n{after}", env=env, wrapper=wrapper)
+
+
+def keys_line(shell: str, expiry: int, *, profile: str | None = "dev", stamp: str | None = None,
+              refresh: bool = False) -> str:
+    """One command line that puts keys in a shell by hand, as `eval "$(shellenv export ...)"` would."""
+    from shellenv.shells import get
+
+    env = {"AWS_ACCESS_KEY_ID": "ASIAHAND", "AWS_SECRET_ACCESS_KEY": "s", "AWS_SESSION_TOKEN": "t",
+           "SHELLENV_ROLE_ARN": "arn:aws:iam::111111111111:role/team/Admin",
+           "SHELLENV_ACCOUNT": "acme-dev", "SHELLENV_EXPIRY": str(expiry)}
+    if profile:
+        env["SHELLENV_PROFILE"] = profile
+    if stamp:
+        env["SHELLENV_STAMP"] = stamp
+    if refresh:
+        env["SHELLENV_REFRESH"] = "auto"
+    return "; ".join(get(shell).export(env).splitlines())
+
+
+def write_stamp(path: Path, expiry: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"{expiry}\n")
+    os.utime(path, (expiry, expiry))
