@@ -489,6 +489,7 @@ class OktaEmulator:
             tx = self._transactions.get(token)
         if tx is None or tx.expires < self.now():
             raise _invalid_token()
+        tx.expires = self.now() + STATE_SECONDS  # each step of a transaction extends its life
         return tx
 
     def _answer(self, request: Any, token: str, tx: _Transaction) -> Any:
