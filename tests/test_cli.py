@@ -66,7 +66,7 @@ def test_cache_files_are_private(cli, home):
 def test_no_profile_picks_idp_and_role_on_the_terminal(cli):
     cli.add_totp_seed()
     result = cli.run(["export", "--shell", "bash"],
-                     [(r"Pick 1-2: ", "2"), PASSWORD, (r"Pick 1-\d+: ", "ReadOnly")])
+                     [(r"Pick 1-\d+: ", "sandbox-prod"), PASSWORD, (r"Pick 1-\d+: ", "ReadOnly")])
 
     assert result.exit_code == 0, result.stderr
     env = exported(result.stdout)
