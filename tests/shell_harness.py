@@ -43,7 +43,7 @@ PROMPT_RE = {
 }
 SGR = re.compile(r"\x1b\[[0-9;]*m")
 # Everything a line editor sends but colour (SGR) codes.
-CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-ln-z]|\x1b\(B|⏎ *|\x1b[=>]|\x1b\][^\x07]*\x07|[\x01\x02\r\x07]")
+CONTROL = re.compile(r" +\r|\x1b\[[0-9;?]*[A-Za-ln-z]|\x1b\(B|⏎ *|\x1b[=>]|\x1b\][^\x07]*\x07|[\x01\x02\r\x07]")
 
 
 def find(tool: str) -> str | None:
@@ -138,7 +138,12 @@ class Session:
         """Type a command line, wait for the next prompt; `output` holds what came after the line itself."""
         self.child.sendline(line)
         prompt = self._prompt()
-        output = prompt.output.split("\n", 1)[1] if "\n" in prompt.output else ""
+        output = prompt.output
+        # The line editor echoes the line, possibly redrawn several times: skip to after its last echo.
+        tail = line[-20:]
+        if tail and tail in output:
+            output = output[output.rindex(tail) + len(tail):]
+        output = output.split("\n", 1)[1] if "\n" in output else ""
         return Prompt(output, prompt.status, prompt.segment)
 
     def setenv(self, name: str, value: str) -> Prompt:
