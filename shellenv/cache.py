@@ -9,22 +9,20 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from shellenv import paths
+from shellenv import logs, paths
 from shellenv.credentials import Credentials
 
 if TYPE_CHECKING:
     from shellenv.terminal import Terminal
 
-log = logging.getLogger(__name__)
+log = logs.get_logger(__name__)
 
 LOCK_POLL_SECONDS = 0.2
 LOCK_WAIT_SECONDS = 600.0  # a login with a push to approve can take minutes
@@ -40,6 +38,8 @@ def private_dir(path: Path) -> Path:
 
 def write_private(path: Path, data: bytes, *, mtime: float | None = None) -> None:
     """Replace `path` atomically with `data`, mode 0600. With `mtime`, the new file carries that mtime."""
+    import tempfile  # not at the top: a cache hit writes nothing, and start-up pays for every import
+
     private_dir(path.parent)
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
