@@ -43,7 +43,8 @@ PROMPT_RE = {
 }
 SGR = re.compile(r"\x1b\[[0-9;]*m")
 # Everything a line editor sends but colour (SGR) codes.
-CONTROL = re.compile(r" +\r|\x1b\[[0-9;?]*[A-Za-ln-z]|\x1b\(B|⏎ *|\x1b[=>]|\x1b\][^\x07]*\x07|[\x01\x02\r\x07]")
+CONTROL = re.compile(r" +\r|\x1b\[[0-9;?]*[A-Za-ln-z]|\x1b\(B|⏎ *|\x1b[=>]|\x1b\][^\x07]*\x07"
+                     r"|[\x01\x02\r\x07]")
 
 
 def find(tool: str) -> str | None:

@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from shell_harness import SHELLS, Prompt, Session, cache_keys, keys_line, open_session
 
 OK, WARN, EXPIRED = "\x1b[36m", "\x1b[1;33m", "\x1b[1;31m"

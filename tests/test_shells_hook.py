@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import missing
 from shell_harness import SHELLS, cache_keys, keys_line, open_session, write_stamp
+
 from shellenv.credentials import EXPORTED
 
 ROOT = Path(__file__).resolve().parent.parent

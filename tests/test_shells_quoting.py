@@ -11,10 +11,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import missing
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import missing
 from shellenv import shells
 from shellenv.errors import UsageError
 
