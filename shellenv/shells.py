@@ -6,15 +6,15 @@ lets a name or value reach that text unquoted or unchecked.
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from shellenv import logs
 from shellenv.credentials import EXPORTED
 from shellenv.errors import UsageError
 
-log = logging.getLogger(__name__)
+log = logs.get_logger(__name__)
 
 NAMES = ("bash", "zsh", "fish")
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
