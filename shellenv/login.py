@@ -7,9 +7,9 @@ into keys. It holds the single-flight lock around a login; it never prints shell
 from __future__ import annotations
 
 import dataclasses
-import logging
 from typing import TYPE_CHECKING
 
+from shellenv import logs
 from shellenv.cache import KeyCache
 from shellenv.credentials import Credentials
 from shellenv.errors import NeedsLoginError, NotFoundError
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from shellenv.saml import Assertion, Role
     from shellenv.terminal import Terminal
 
-log = logging.getLogger(__name__)
+log = logs.get_logger(__name__)
 
 # Keys served from the cache must stay good at least this long, so a command started now does not die.
 MIN_VALIDITY_SECONDS = 300
