@@ -6,7 +6,6 @@ line or key, and what to write instead. It imports only the standard library and
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import stat
@@ -375,5 +374,7 @@ def _table_pattern(table: str) -> str:
 
 
 def _suggest(word: str, choices: Any) -> str:
+    import difflib  # only on an error: start-up pays for every import
+
     close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1)
     return f" (did you mean '{close[0]}'?)" if close else ""
