@@ -7,18 +7,16 @@ nothing else; every message goes to stderr. Heavy imports happen inside the comm
 from __future__ import annotations
 
 import argparse
-import logging
 import os
-import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Callable
 
-from shellenv import __version__
+from shellenv import __version__, logs
 from shellenv.errors import ExitCode, ShellenvError, UsageError
 
-log = logging.getLogger("shellenv")
+log = logs.get_logger("shellenv")
 
 EXAMPLES = {
     "init": 'eval "$(shellenv init bash)"       # in ~/.bashrc; zsh alike; fish: shellenv init fish | source',
@@ -256,6 +254,7 @@ def _run(command: list[str], env: dict[str, str]) -> int:
     Ctrl-C and Ctrl-\\ reach the command from the terminal itself, so shellenv only outlives them; the
     signals a supervisor sends to shellenv alone (TERM, HUP, USR1, USR2) are handed on to the command.
     """
+    import shutil
     import signal
     import subprocess
 
@@ -367,6 +366,8 @@ def _detect_shell() -> str:
 
 def _program_path() -> str:
     """The absolute path of this program, for the hook to call without depending on PATH."""
+    import shutil
+
     candidates = []
     if os.path.basename(sys.argv[0]) == "shellenv":
         candidates.append(sys.argv[0])
@@ -502,15 +503,9 @@ def _print_error(exc: ShellenvError) -> None:
 
 
 def _setup_logging(verbose: int, debug: bool) -> None:
-    level = logging.WARNING
+    level = logs.WARNING
     if verbose == 1:
-        level = logging.INFO
+        level = logs.INFO
     elif verbose >= 2 or debug:
-        level = logging.DEBUG
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(
-        "shellenv: %(message)s" if level > logging.DEBUG else "shellenv[%(name)s]: %(message)s"))
-    root = logging.getLogger("shellenv")
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    root.propagate = False
+        level = logs.DEBUG
+    logs.set_level(level)  # at WARNING, `logging` stays unloaded until something logs
