@@ -6,6 +6,7 @@ side, and a thread reads the master side and types the scripted answer when a pr
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -53,7 +54,5 @@ class ScriptedTty:
     def close(self) -> None:
         self._stop = True
         for fd in (self.slave, self.master):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
