@@ -27,6 +27,8 @@ else:  # pragma: no cover
 MIN_DURATION = 900  # STS refuses shorter sessions
 MAX_DURATION = 43200  # and longer ones
 SECRET_KEYS = ("password", "client_secret", "totp_secret")
+# `password = "keyring"`: the secret is in the OS keyring (`shellenv secret set IDP password`), not here.
+KEYRING = "keyring"
 ROLE_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:iam::\d{12}:role/[\w+=,.@/-]+$")
 ACCOUNT_ID = re.compile(r"^\d{12}$")
 REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
@@ -205,7 +207,7 @@ class _Reader:
         shell = self._shell(data.get("shell", {}))
         directories = tuple(self._directory(i, entry, profiles)
                             for i, entry in enumerate(data.get("directory", [])))
-        if any(idp.settings.keys() & SECRET_KEYS for idp in idps.values()):
+        if any(idp.settings.get(key) not in (None, KEYRING) for idp in idps.values() for key in SECRET_KEYS):
             self._check_private()
         return Config(self.path, idps, profiles, accounts, shell, directories)
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from shellenv import logs
 from shellenv.cache import KeyCache
 from shellenv.credentials import Credentials
-from shellenv.errors import NeedsLoginError, NotFoundError
+from shellenv.errors import AuthenticationError, NeedsLoginError, NotFoundError
 
 if TYPE_CHECKING:
     from shellenv.config import Config, IdpConfig, Profile
@@ -138,8 +138,16 @@ class Login:
         from shellenv.providers import provider_class
         from shellenv.providers.base import Secrets
 
-        provider = provider_class(idp.type)(idp, self.terminal, Secrets(idp, self.terminal))
-        response = provider.fetch_assertion()
+        secrets = Secrets(idp, self.terminal)
+        try:
+            response = provider_class(idp.type)(idp, self.terminal, secrets).fetch_assertion()
+        except AuthenticationError:
+            if not secrets.dropped_stored_password:
+                raise
+            # The keyring's password was refused and removed: ask the person once, never retry it.
+            log.info("asking for the password of %s on the terminal, once", idp.name)
+            response = provider_class(idp.type)(idp, self.terminal, secrets).fetch_assertion()
+            secrets.keep_password()
         assertion = saml.parse(response.assertion)
         if response.destination and not assertion.destination:
             assertion = dataclasses.replace(assertion, destination=response.destination)

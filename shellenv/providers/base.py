@@ -38,7 +38,8 @@ class SamlResponse:
 class Secrets:
     """Hands a provider the user's secrets for one IdP: from the config (or the keyring), else the terminal.
 
-    A provider calls `reject_password()` when the IdP refuses the password, so that a stored one is
+    A config value of "keyring" (`password = "keyring"`) means the OS keyring holds it (`shellenv secret
+    set`). A provider calls `reject_password()` when the IdP refuses the password, so that a stored one is
     dropped and never retried into a lockout.
     """
 
@@ -46,6 +47,9 @@ class Secrets:
         self.idp = idp
         self.terminal = terminal
         self._password: str | None = None
+        self._password_from_keyring = False
+        self._from_keyring: dict[str, str | None] = {}
+        self.dropped_stored_password = False  # the keyring's password was refused and removed
 
     def username(self) -> str:
         name = self.idp.get("username")
@@ -58,6 +62,7 @@ class Secrets:
             stored = self.stored("password")
             if stored:
                 self._password = stored
+                self._password_from_keyring = self.in_keyring("password")
             else:
                 self._password = self.terminal.ask(
                     f"Password for {self.idp.name}: ", secret=True, why="a password"
@@ -66,12 +71,50 @@ class Secrets:
 
     def reject_password(self) -> None:
         """The IdP refused the password: forget it, here and wherever it is stored."""
+        if self._password_from_keyring:
+            from shellenv import secrets
+
+            secrets.delete(self.idp.name, "password")
+            self._from_keyring["password"] = None
+            self.dropped_stored_password = True
+            self.terminal.message(f"{self.idp.name} refused the password stored in the keyring; "
+                                  "it was removed from the keyring")
         self._password = None
+        self._password_from_keyring = False
+
+    def keep_password(self) -> None:
+        """After a login that worked with a password typed in place of a refused stored one: store it."""
+        if self.dropped_stored_password and self._password and not self._password_from_keyring:
+            from shellenv import secrets
+
+            secrets.store(self.idp.name, "password", self._password)
+            self.terminal.message(f"stored the new password for {self.idp.name} in the keyring")
+            self.dropped_stored_password = False
+
+    def in_keyring(self, kind: str) -> bool:
+        from shellenv.config import KEYRING
+
+        return self.idp.get(kind) == KEYRING
 
     def stored(self, kind: str) -> str | None:
         """A secret kept for this IdP ("password", "client_secret", "totp_secret"), or None."""
+        if self.in_keyring(kind):
+            return self._keyring(kind)
         value = self.idp.get(kind)
         return str(value) if value else None
+
+    def _keyring(self, kind: str) -> str | None:
+        """The keyring's secret, read once per login; a missing one is said once, then asked for."""
+        if kind not in self._from_keyring:
+            from shellenv import secrets
+
+            value = secrets.get(self.idp.name, kind)
+            self._from_keyring[kind] = value
+            if value is None:
+                self.terminal.message(
+                    f"the config says the {kind} of {self.idp.name} is in the keyring, but it is not "
+                    f"there; store it with `shellenv secret set {self.idp.name} {kind}`")
+        return self._from_keyring[kind]
 
     def totp_code(self) -> str | None:
         """The current TOTP code when a seed is stored for this IdP, else None."""
