@@ -31,7 +31,13 @@ EXAMPLES = {
     "configure-aws": "shellenv configure-aws dev-admin   # aws --profile dev-admin ... refreshes itself",
     "exec": "shellenv exec dev-admin -- terraform plan   # one command with the keys",
     "console": "shellenv console dev-admin --open   # the AWS console as that role",
+    "secret": "shellenv secret set work password     # asks on the terminal, keeps it in the keyring",
+    "secret set": "shellenv secret set work password     # then write password = \"keyring\" in [idp.work]",
+    "secret delete": "shellenv secret delete work totp_secret   # forget the stored TOTP seed",
+    "doctor": "shellenv doctor                    # check the hook, config, IdPs, clock, files, keyring",
+    "completions": "shellenv completions zsh > ~/.zfunc/_shellenv   # when not loaded by `shellenv init`",
 }
+COMPLETE = "__complete"  # `shellenv __complete profile|idp`: names for tab completion, hidden from --help
 
 
 # -- the commands -----------------------------------------------------------------------------------------
@@ -50,6 +56,10 @@ def cmd_init(args: argparse.Namespace) -> int:
     if args.no_prompt:
         settings["prompt"] = False
     sys.stdout.write(shell.hook(_program_path(), settings))
+    if not args.no_completions:
+        from shellenv import completions
+
+        sys.stdout.write(completions.script(args.shell, build_parser()))
     return ExitCode.OK
 
 
@@ -298,6 +308,97 @@ def cmd_console(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def cmd_secret(args: argparse.Namespace) -> int:
+    raise UsageError("say what to do with the secret: shellenv secret set|delete IDP KIND "
+                     "(see shellenv secret --help)")
+
+
+def cmd_secret_set(args: argparse.Namespace) -> int:
+    from shellenv import config, secrets
+    from shellenv.terminal import Terminal
+
+    cfg, idp = _secret_target(args)
+    secrets.backend()  # no keyring: say so before asking for anything
+    terminal = Terminal()
+    words = args.kind.replace("_", " ")
+    value = terminal.ask(f"{words.capitalize()} for {idp.name} (hidden): ", secret=True, why=f"the {words}")
+    value = value.strip()
+    if not value:
+        raise UsageError(f"nothing was typed, so no {words} was stored for {idp.name}")
+    if args.kind == "totp_secret":
+        value = _totp_seed(value, idp.name)
+    secrets.store(idp.name, args.kind, value)
+    message = f"stored the {words} of {idp.name} in the keyring"
+    if idp.get(args.kind) != config.KEYRING:
+        message += f'; to use it, write {args.kind} = "{config.KEYRING}" in [idp.{idp.name}] of {cfg.path}'
+    terminal.message(message)
+    return ExitCode.OK
+
+
+def cmd_secret_delete(args: argparse.Namespace) -> int:
+    from shellenv import secrets
+    from shellenv.errors import NotFoundError
+    from shellenv.terminal import Terminal
+
+    _, idp = _secret_target(args)
+    words = args.kind.replace("_", " ")
+    if not secrets.delete(idp.name, args.kind):
+        raise NotFoundError(f"the keyring holds no {words} for {idp.name}; nothing to delete")
+    Terminal().message(f"deleted the {words} of {idp.name} from the keyring")
+    return ExitCode.OK
+
+
+def _secret_target(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The config and the IdP a secret is for, once the IdP is known to take that kind of secret."""
+    from shellenv import config
+    from shellenv.providers import FIELDS
+
+    cfg = config.load()
+    idp = cfg.idp(args.idp)
+    if args.kind not in FIELDS[idp.type]:
+        kinds = [kind for kind in config.SECRET_KEYS if kind in FIELDS[idp.type]]
+        raise UsageError(f"[idp.{idp.name}] is of type {idp.type}, which takes no {args.kind}; "
+                         f"it takes: {', '.join(kinds) or 'no secret at all'}")
+    return cfg, idp
+
+
+def _totp_seed(text: str, idp_name: str) -> str:
+    """A TOTP seed as an authenticator shows it ("jbsw y3dp ..."), checked and written as base32."""
+    import base64
+    import binascii
+
+    seed = "".join(text.split()).upper()
+    try:
+        base64.b32decode(seed + "=" * (-len(seed) % 8))
+    except (binascii.Error, ValueError):
+        raise UsageError(f"that is not a TOTP seed (base32: letters A-Z and digits 2-7); nothing was "
+                         f"stored for {idp_name}") from None
+    return seed
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from shellenv import doctor
+
+    return doctor.run(timeout=args.timeout)
+
+
+def cmd_completions(args: argparse.Namespace) -> int:
+    from shellenv import completions
+
+    sys.stdout.write(completions.script(args.shell, build_parser()))
+    return ExitCode.OK
+
+
+def _complete_names(words: Sequence[str]) -> int:
+    """`shellenv __complete KIND`: profile or IdP names, one a line; nothing at all on any problem."""
+    from shellenv import completions
+
+    if len(words) == 1:
+        for name in completions.names(words[0]):
+            print(name)
+    return ExitCode.OK
+
+
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from shellenv.sandbox import run
 
@@ -411,6 +512,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("init", cmd_init, "print the shell hook to load in your shell's rc file")
     sub.add_argument("shell", choices=shells, help="the shell to hook into")
     sub.add_argument("--no-prompt", action="store_true", help="do not add the segment to the prompt")
+    sub.add_argument("--no-completions", action="store_true",
+                     help="leave out tab completion (e.g. when loading completions/ files yourself)")
 
     sub = command("use", cmd_use, "log in (if needed) and put a profile's keys in this shell")
     sub.add_argument("profile", nargs="?", help="a profile of the config; none: pick a role")
@@ -461,13 +564,48 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--state", type=Path, help="folder for the sandbox's signing key (default: cache)")
     sub.add_argument("--demo", action="store_true",
                      help="run the whole flow once in a real bash on the sandbox, then stop")
+
+    sub = command("secret", cmd_secret, "store or delete an IdP's password, client secret or TOTP seed in "
+                  "the OS keyring")
+    actions = sub.add_subparsers(dest="action", metavar="ACTION")
+    for name, handler, text in (
+            ("set", cmd_secret_set, "ask for a secret on the terminal and store it in the keyring"),
+            ("delete", cmd_secret_delete, "remove a secret from the keyring")):
+        action = actions.add_parser(name, parents=[common], help=text, description=text,
+                                    epilog=f"example:\n  {EXAMPLES['secret ' + name]}",
+                                    formatter_class=_HelpFormatter)
+        action.set_defaults(handler=handler)
+        action.add_argument("idp", help="an [idp.NAME] of the config")
+        action.add_argument("kind", choices=("password", "client_secret", "totp_secret"),
+                            help="which secret")
+
+    sub = command("doctor", cmd_doctor, "check the setup and explain, one finding a line, what is wrong")
+    sub.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS",
+                     help="how long to wait for each IdP (default 5)")
+
+    sub = command("completions", cmd_completions, "print the tab completion script for a shell")
+    sub.add_argument("shell", choices=shells, help="the shell to complete in")
+    _mark_names(parser)
     return parser
+
+
+def _mark_names(parser: argparse.ArgumentParser) -> None:
+    """Positionals named `profile` or `idp` complete to the config's names (see completions.py)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                _mark_names(sub)
+        elif not action.option_strings and action.dest in ("profile", "idp"):
+            action.shellenv_complete = action.dest  # type: ignore[attr-defined]
 
 
 # -- the entry point --------------------------------------------------------------------------------------
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == [COMPLETE]:  # on every Tab: no parser, no logging, nothing but names
+        return _complete_names(argv[1:])
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
