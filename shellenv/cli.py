@@ -486,7 +486,18 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
     pass
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _Skipped:
+    """The parser of a command that is not being run: every call on it does nothing.
+
+    Building all the sub-parsers costs milliseconds on every run; `main` builds only the one it needs.
+    """
+
+    def __getattr__(self, name: str) -> Callable[..., _Skipped]:
+        return lambda *args, **kwargs: self
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser; with `only`, just the sub-parser of that command (a stand-in for the rest)."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
                         help="say more: -v tells each decision, -vv each request")
@@ -501,7 +512,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def command(name: str, handler: Callable[[argparse.Namespace], int], text: str,
-                **kwargs: Any) -> argparse.ArgumentParser:
+                **kwargs: Any) -> Any:
+        if only is not None and name != only:
+            return _Skipped()
         sub = commands.add_parser(name, parents=[common], help=text, description=text,
                                   epilog=f"example:\n  {EXAMPLES[name]}" if name in EXAMPLES else None,
                                   formatter_class=_HelpFormatter, **kwargs)
@@ -606,7 +619,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == [COMPLETE]:  # on every Tab: no parser, no logging, nothing but names
         return _complete_names(argv[1:])
-    parser = build_parser()
+    parser = _parser_for(argv)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse has printed its usage message
@@ -634,6 +647,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"shellenv: internal error ({type(exc).__name__}); run again with --debug for details "
               "and report it", file=sys.stderr)
         return ExitCode.INTERNAL
+
+
+def _parser_for(argv: list[str]) -> argparse.ArgumentParser:
+    """The parser with only the named command's sub-parser, or the whole one when none is named."""
+    word = next((arg for arg in argv if not arg.startswith("-")), None)
+    if word is not None:
+        parser = build_parser(only=word)
+        if word in parser._subparsers._group_actions[0].choices:  # a command, not a typo
+            return parser
+    return build_parser()
 
 
 def _print_error(exc: ShellenvError) -> None:
