@@ -30,7 +30,10 @@ LOCK_WAIT_SECONDS = 600.0  # a login with a push to approve can take minutes
 
 def private_dir(path: Path) -> Path:
     """Create `path` (and parents) as 0700 folders; tighten it if it exists with looser modes."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # mkdir(parents=True) would give the missing parents the umask's mode (0755), not 0700.
+    for folder in [*reversed(path.parents), path]:
+        if not folder.exists():
+            folder.mkdir(mode=0o700, exist_ok=True)
     if path.stat().st_mode & 0o077:
         os.chmod(path, 0o700)
     return path

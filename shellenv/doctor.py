@@ -179,7 +179,9 @@ def idp_url(idp: Any) -> str | None:
     if idp.type == "onelogin":
         region = idp.get("region", "us")
         return idp.get("base_url") or f"https://api.{region}.onelogin.com"
-    key = {"okta": "org_url", "sso": "start_url", "saml-form": "url"}.get(idp.type)
+    if idp.type == "sso":  # logins talk to the OIDC service of the region, not to the start URL
+        return idp.get("oidc_url") or f"https://oidc.{idp.get('sso_region')}.amazonaws.com"
+    key = {"okta": "org_url", "saml-form": "url"}.get(idp.type)
     return idp.get(key) if key else None
 
 
