@@ -14,7 +14,8 @@ for __shellenv_var in __shellenv_seen __shellenv_expiry __shellenv_refreshing __
 end
 set -e __shellenv_var
 set -q __shellenv_warned; or set -g __shellenv_warned 0
-set -g __shellenv_window (math "max($__shellenv_warn_before, max($__shellenv_refresh_before, $__shellenv_warn_again))")
+set -g __shellenv_window \
+    (math "max($__shellenv_warn_before, max($__shellenv_refresh_before, $__shellenv_warn_again))")
 # fish < 3.5 has no `path`: there the clock costs one `date` per prompt while keys are active.
 set -g __shellenv_has_path 0
 builtin -q path 2>/dev/null; and set __shellenv_has_path 1
@@ -90,6 +91,7 @@ end
 
 # Event handlers leave $status alone: the user's prompt still sees the last command's.
 function __shellenv_precmd --on-event fish_prompt
+    __shellenv_dir_check
     test "$SHELLENV_EXPIRY" = "$__shellenv_seen"; or __shellenv_new_keys
     set -l left 0
     if test -n "$__shellenv_expiry$__shellenv_gone_expiry"
@@ -110,7 +112,8 @@ function __shellenv_precmd --on-event fish_prompt
         test -n "$expiry"; or set expiry $__shellenv_gone_expiry
         set left (math $expiry - $now)
         # The stat is free here, so keys renewed elsewhere are picked up at any prompt, not only near expiry.
-        if test -n "$stamped"; and test "$stamped" -gt $expiry; and test "$stamped" != "$__shellenv_stamp_tried"
+        if test -n "$stamped"; and test "$stamped" -gt $expiry
+            and test "$stamped" != "$__shellenv_stamp_tried"
             set -g __shellenv_stamp_tried $stamped
             if __shellenv_pickup $now
                 set left (math $__shellenv_expiry - $now)
@@ -149,7 +152,8 @@ function __shellenv_pickup -a now
     test -n "$profile"; or return 1
     __shellenv_eval export --shell fish --cached --quiet $profile 2>/dev/null; or return 1
     __shellenv_new_keys
-    __shellenv_say "renewed keys for $profile picked up (valid "(__shellenv_duration (math $__shellenv_expiry - $now))")"
+    set -l valid (__shellenv_duration (math $__shellenv_expiry - $now))
+    __shellenv_say "renewed keys for $profile picked up (valid $valid)"
 end
 
 # Inside the window ($argv[1] seconds left): start a background refresh, warn, clear expired keys.
@@ -267,6 +271,70 @@ function shellenv_prompt --description 'shellenv: the prompt segment, e.g. aws:d
     else
         printf '\e[%sm%s\e[0m' $__shellenv_sgr $SHELLENV_PROMPT_SEGMENT
     end
+end
+
+# -- directories ---------------------------------------------------------------------------------------------
+
+# A folder names its profile in .shellenv.toml (looked for from $PWD up to $HOME, or /) or through a
+# [[directory]] rule of the config, which `shellenv init` bakes into __shellenv_dir_rules as regexes. Finding
+# them takes only builtins (test -f, string match, test -nt). The program runs only when the nearest file,
+# the matching rule, the file's content or the trust store changed; it prints the keys to switch to (or back
+# to). A PWD handler checks at once, so `cd x; and cmd` runs cmd with x's keys; the prompt checks too.
+
+for __shellenv_var in __shellenv_dir_pwd __shellenv_dir_key __shellenv_dir_found __shellenv_dir_stack
+    set -q $__shellenv_var; or set -g $__shellenv_var ''
+end
+set -e __shellenv_var
+
+function __shellenv_dir_check
+    set -l marker "$__shellenv_dir_seen/$fish_pid"
+    if test "$PWD" = "$__shellenv_dir_pwd"
+        # Same folder: only an edited or deleted file, or a new allow/deny, needs a look.
+        test -n "$__shellenv_dir_found"; or return 0
+        if test -f "$__shellenv_dir_found"; and not test "$__shellenv_dir_found" -nt "$marker"
+            and not test "$__shellenv_dir_trust" -nt "$marker"
+            return 0
+        end
+        set -g __shellenv_dir_key -
+    end
+    set -l dir (string replace -r '/$' '' -- $PWD)
+    set -l home (string replace -r '/$' '' -- $HOME)
+    set -l found ''
+    while true
+        if test -f "$dir/.shellenv.toml"
+            set found "$dir/.shellenv.toml"
+            break
+        end
+        test -n "$dir" -a "$dir" != "$home"; or break
+        set dir (string replace -r '/[^/]*$' '' -- $dir)
+    end
+    set -l rule ''
+    set -l deepest -1
+    set -l i 0
+    for regex in $__shellenv_dir_rules
+        set i (math $i + 1)
+        if test $__shellenv_dir_depths[$i] -gt $deepest; and string match -qr -- $regex $PWD
+            set rule $i
+            set deepest $__shellenv_dir_depths[$i]
+        end
+    end
+    set -g __shellenv_dir_pwd $PWD
+    set -g __shellenv_dir_found $found
+    set -l key $found
+    test -n "$rule"; and set key "$found|$rule"
+    if test "$key" = "$__shellenv_dir_key"
+        # The same resolution: nothing to do, unless the config changed since the program last looked.
+        test -e "$marker"; and test "$__shellenv_dir_config" -nt "$marker"; or return 0
+    end
+    set -g __shellenv_dir_key $key
+    __shellenv_eval __dir --shell fish --pid $fish_pid --state "$__shellenv_dir_stack" -- $PWD
+    return 0
+end
+
+# On every change of folder, also inside `cd x; and cmd`; not for a cd in a command substitution.
+function __shellenv_dir_on_pwd --on-variable PWD
+    status is-command-substitution; and return
+    __shellenv_dir_check
 end
 
 # -- registration (idempotent) -------------------------------------------------------------------------------

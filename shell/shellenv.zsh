@@ -10,8 +10,9 @@ zmodload -F zsh/datetime p:EPOCHSECONDS
 # -- state (kept when this file is sourced again) ------------------------------------------------------------
 
 : "${__shellenv_seen=}" "${__shellenv_expiry=}" "${__shellenv_warned=0}" "${__shellenv_refreshing=}"
-: "${__shellenv_stamp_tried=}" "${__shellenv_gone_expiry=}" "${__shellenv_gone_profile=}"
-: "${__shellenv_gone_stamp=}" "${__shellenv_gone_label=}" "${__shellenv_ps1=}"
+: "${__shellenv_ps1_seen=}" "${__shellenv_stamp_tried=}"
+: "${__shellenv_gone_expiry=}" "${__shellenv_gone_profile=}"
+: "${__shellenv_gone_stamp=}" "${__shellenv_gone_label=}" "${__shellenv_ps1=}" "${__shellenv_next_render=0}"
 : "${SHELLENV_PROMPT_SEGMENT=}" "${SHELLENV_PROMPT_STATE=}"
 __shellenv_window=$__shellenv_warn_before
 ((__shellenv_refresh_before > __shellenv_window)) && __shellenv_window=$__shellenv_refresh_before
@@ -88,16 +89,28 @@ __shellenv_clear() {
 
 __shellenv_precmd() {
     local __shellenv_status=$? __shellenv_now __shellenv_left=0
+    __shellenv_dir_check
     [[ ${SHELLENV_EXPIRY-} == "$__shellenv_seen" ]] || __shellenv_new_keys
     if [[ -n $__shellenv_expiry$__shellenv_gone_expiry ]]; then
         __shellenv_now=$EPOCHSECONDS
         __shellenv_left=$((10#${__shellenv_expiry:-$__shellenv_gone_expiry} - __shellenv_now))
-        ((__shellenv_left > __shellenv_window)) || __shellenv_near
+        if ((__shellenv_left <= __shellenv_window)); then
+            __shellenv_near
+            __shellenv_render "$__shellenv_left"
+        elif ((__shellenv_now >= __shellenv_next_render)); then
+            __shellenv_render "$__shellenv_left"
+        fi
+    elif [[ -n $SHELLENV_PROMPT_SEGMENT ]]; then
+        __shellenv_render 0
     fi
-    __shellenv_render "$__shellenv_left"
-    if ((__shellenv_prompt)) && [[ $PROMPT != *__shellenv_ps1* && $PROMPT != *SHELLENV_PROMPT_SEGMENT* ]]
-    then
-        __shellenv_prompt_insert
+    # PROMPT set again after the init (by a later rc line or a theme) gets the segment back, unless the
+    # user placed the segment; a plain comparison keeps this cheap.
+    if [[ $PROMPT != "$__shellenv_ps1_seen" ]]; then
+        if ((__shellenv_prompt)) && [[ $PROMPT != *__shellenv_ps1* && $PROMPT != *SHELLENV_PROMPT_SEGMENT* ]]
+        then
+            __shellenv_prompt_insert
+        fi
+        __shellenv_ps1_seen=$PROMPT
     fi
     return "$__shellenv_status"
 }
@@ -105,7 +118,7 @@ __shellenv_precmd() {
 # The keys changed (use, refresh, a pick-up, clear, or by hand): their warnings start afresh.
 __shellenv_new_keys() {
     __shellenv_seen=${SHELLENV_EXPIRY-}
-    __shellenv_warned=0
+    __shellenv_warned=0 __shellenv_next_render=0
     case $__shellenv_seen in
     '' | *[!0-9]*) __shellenv_expiry= ;;
     *)
@@ -231,14 +244,17 @@ __shellenv_duration() {
     fi
 }
 
-# $1: seconds left. Sets SHELLENV_PROMPT_SEGMENT (plain text), SHELLENV_PROMPT_STATE (ok, warn, expired or
-# empty) and __shellenv_ps1 (coloured, %-escaped, with %{ %} around the colour codes, for PROMPT).
+# $1: seconds left; the caller's __shellenv_now, the time. Outside the window the segment is drawn again
+# only when its minutes change (__shellenv_next_render). Sets SHELLENV_PROMPT_SEGMENT (plain text),
+# SHELLENV_PROMPT_STATE (ok, warn, expired or empty) and __shellenv_ps1 (coloured, %-escaped, with
+# %{ %} around the colour codes, for PROMPT).
 __shellenv_render() {
     local __shellenv_text __shellenv_label __shellenv_sgr
     if [[ -z $__shellenv_expiry$__shellenv_gone_expiry ]]; then
         SHELLENV_PROMPT_SEGMENT='' SHELLENV_PROMPT_STATE='' __shellenv_ps1=''
         return
     fi
+    __shellenv_next_render=$((${__shellenv_now:-0} + ($1 < 60 ? 1 : $1 % 60 + 1)))
     __shellenv_label
     __shellenv_label=$__shellenv_text
     if (($1 <= 0)); then
@@ -264,6 +280,64 @@ shellenv_prompt() {
     [[ -n $SHELLENV_PROMPT_SEGMENT ]] || return 0
     print -rn -- "${(%)__shellenv_ps1% }"
 }
+
+# -- directories ---------------------------------------------------------------------------------------------
+
+# A folder names its profile in .shellenv.toml (looked for from $PWD up to $HOME, or /) or through a
+# [[directory]] rule of the config, which `shellenv init` bakes into __shellenv_dir_rules as regexes. Finding
+# them is pure shell ([[ -f ]], =~ and -nt: no process). The program runs only when the nearest file, the
+# matching rule, the file's content or the trust store changed; it prints the keys to switch to (or back to).
+# chpwd checks at once, so `cd x && cmd` runs cmd with x's keys; the prompt checks too.
+
+: "${__shellenv_dir_pwd=}" "${__shellenv_dir_key=}" "${__shellenv_dir_found=}" "${__shellenv_dir_stack=}"
+
+__shellenv_dir_check() {
+    emulate -L zsh
+    local __shellenv_dir=${PWD%/} __shellenv_found='' __shellenv_rule='' __shellenv_key MATCH MBEGIN MEND
+    local -i __shellenv_deepest=-1 __shellenv_i
+    local -a match mbegin mend
+    local __shellenv_marker=${__shellenv_dir_seen-}/$$
+    if [[ $PWD == "$__shellenv_dir_pwd" ]]; then
+        # Same folder: only an edited or deleted file, or a new allow/deny, needs a look.
+        [[ -n $__shellenv_dir_found ]] || return 0
+        if [[ -f $__shellenv_dir_found && ! $__shellenv_dir_found -nt $__shellenv_marker &&
+            ! ${__shellenv_dir_trust-} -nt $__shellenv_marker ]]; then
+            return 0
+        fi
+        __shellenv_dir_key=-
+    fi
+    while :; do
+        if [[ -f $__shellenv_dir/.shellenv.toml ]]; then
+            __shellenv_found=$__shellenv_dir/.shellenv.toml
+            break
+        fi
+        [[ -n $__shellenv_dir && $__shellenv_dir != "${HOME%/}" ]] || break
+        __shellenv_dir=${__shellenv_dir%/*}
+    done
+    for ((__shellenv_i = 1; __shellenv_i <= ${#__shellenv_dir_rules}; __shellenv_i++)); do
+        if ((__shellenv_dir_depths[__shellenv_i] > __shellenv_deepest)) &&
+            [[ $PWD =~ ${__shellenv_dir_rules[__shellenv_i]} ]]; then
+            __shellenv_rule=$__shellenv_i __shellenv_deepest=${__shellenv_dir_depths[__shellenv_i]}
+        fi
+    done
+    __shellenv_dir_pwd=$PWD __shellenv_dir_found=$__shellenv_found
+    __shellenv_key=$__shellenv_found${__shellenv_rule:+|$__shellenv_rule}
+    if [[ $__shellenv_key == "$__shellenv_dir_key" ]]; then
+        # The same resolution: nothing to do, unless the config changed since the program last looked.
+        [[ -e $__shellenv_marker && ${__shellenv_dir_config-} -nt $__shellenv_marker ]] || return 0
+    fi
+    __shellenv_dir_key=$__shellenv_key
+    __shellenv_eval __dir --shell zsh --pid "$$" --state "$__shellenv_dir_stack" -- "$PWD"
+    return 0
+}
+
+# After a cd in the shell itself; a subshell's cd (as in $(cd x && pwd)) changes nothing that stays.
+__shellenv_dir_chpwd() {
+    ((ZSH_SUBSHELL)) || __shellenv_dir_check
+    return 0
+}
+typeset -ga chpwd_functions
+((${chpwd_functions[(Ie)__shellenv_dir_chpwd]})) || chpwd_functions+=(__shellenv_dir_chpwd)
 
 # -- registration (idempotent) -------------------------------------------------------------------------------
 
