@@ -65,7 +65,8 @@ class Case:
     argv: list[str]
     env: dict[str, str]
     minus: str | None = None
-    samples: list[float] | None = None
+    samples: list[float] | None = None  # wall seconds
+    cpu: list[float] | None = None  # user + system seconds of the process and its children
 
 
 # -- the world the commands run in ------------------------------------------------------------------------
@@ -147,16 +148,15 @@ def regular_install(workdir: Path) -> Path:
 # -- timing -----------------------------------------------------------------------------------------------
 
 
-def run_once(case: Case, *, check: bool = False) -> float:
+def run_once(case: Case) -> tuple[float, float]:
+    """Wall and CPU seconds of one run. CPU time (from wait4) barely moves when others load the machine."""
     start = time.perf_counter()
-    done = subprocess.run(case.argv, env=case.env, stdin=subprocess.DEVNULL,
-                          stdout=subprocess.PIPE if check else subprocess.DEVNULL,
-                          stderr=subprocess.PIPE if check else subprocess.DEVNULL)
+    child = subprocess.Popen(case.argv, env=case.env, stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, _, usage = os.wait4(child.pid, 0)
     elapsed = time.perf_counter() - start
-    if check and done.returncode != 0:
-        raise SystemExit(f"bench: {case.name} failed ({done.returncode}): "
-                         f"{done.stderr.decode(errors='replace').strip()[-300:]}")
-    return elapsed
+    child.returncode = 0  # reaped above; keep Popen from waiting again
+    return elapsed, usage.ru_utime + usage.ru_stime
 
 
 def check_outputs(cases: dict[str, Case]) -> None:
@@ -186,11 +186,13 @@ def measure(cases: dict[str, Case], rounds: int, warmup: int) -> None:
             run_once(case)
     check_outputs(cases)
     for case in order:
-        case.samples = []
+        case.samples, case.cpu = [], []
     for number in range(rounds):
         shift = number % len(order)
         for case in order[shift:] + order[:shift]:
-            case.samples.append(run_once(case))
+            wall, cpu = run_once(case)
+            case.samples.append(wall)
+            case.cpu.append(cpu)
 
 
 def quantile(samples: list[float], q: float) -> float:
@@ -198,29 +200,35 @@ def quantile(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def median_ms(case: Case) -> float:
-    return statistics.median(case.samples) * 1000
+def median_ms(case: Case, *, cpu: bool = False) -> float:
+    return statistics.median(case.cpu if cpu else case.samples) * 1000
+
+
+def net_ms(cases: dict[str, Case], name: str, *, cpu: bool = False) -> float:
+    case = cases[name]
+    return median_ms(case, cpu=cpu) - (median_ms(cases[case.minus], cpu=cpu) if case.minus else 0.0)
 
 
 def report(cases: dict[str, Case], *, label: str, rounds: int) -> None:
-    print(f"\n{label}: {rounds} interleaved rounds, wall time in ms")
-    print(f"{'command':<34}{'median':>9}{'p90':>9}{'net median':>12}")
+    print(f"\n{label}: {rounds} interleaved rounds, in ms")
+    print(f"{'command':<24}{'wall median':>12}{'p90':>8}{'net':>8}{'cpu median':>12}{'p90':>8}{'net':>8}")
     for case in cases.values():
-        net = ""
-        if case.minus:
-            net = f"{median_ms(case) - median_ms(cases[case.minus]):.1f}"
-        print(f"{case.name:<34}{median_ms(case):9.1f}{quantile(case.samples, 0.9) * 1000:9.1f}{net:>12}")
+        walls = f"{median_ms(case):12.1f}{quantile(case.samples, 0.9) * 1000:8.1f}"
+        cpus = f"{median_ms(case, cpu=True):12.1f}{quantile(case.cpu, 0.9) * 1000:8.1f}"
+        wall_net = f"{net_ms(cases, case.name):8.1f}" if case.minus else " " * 8
+        cpu_net = f"{net_ms(cases, case.name, cpu=True):8.1f}" if case.minus else ""
+        print(f"{case.name:<24}{walls}{wall_net}{cpus}{cpu_net}")
 
-    python = median_ms(cases["python -c pass"])
-    export = median_ms(cases["shellenv export"])
-    print(f"\nshellenv export / python -c pass:   {export / python:.2f}x  (target: at most 3x)")
+    print(f"\n{'ratio (medians)':<46}{'wall':>7}{'cpu':>7}")
+    ratios = [("shellenv export / python -c pass (target <= 3)", "shellenv export", "python -c pass")]
     if "awsumepy" in cases:
-        print(f"awsumepy / shellenv export:         {median_ms(cases['awsumepy']) / export:.2f}x"
-              "  (target: at least 5x)")
+        ratios.append(("awsumepy / shellenv export (target >= 5)", "awsumepy", "shellenv export"))
     if "hook: use" in cases and "awsume wrapper" in cases:
-        ours = median_ms(cases["hook: use"]) - median_ms(cases["hook: loaded"])
-        theirs = median_ms(cases["awsume wrapper"]) - median_ms(cases["bash -c :"])
-        print(f"in bash, awsume / shellenv use:     {theirs / ours:.2f}x  (net of the shell itself)")
+        ratios.append(("awsume in bash / shellenv use in bash (net)", "awsume wrapper", "hook: use"))
+    for text, top, bottom in ratios:
+        wall = net_ms(cases, top) / net_ms(cases, bottom)
+        cpu = net_ms(cases, top, cpu=True) / net_ms(cases, bottom, cpu=True)
+        print(f"{text:<46}{wall:6.2f}x{cpu:6.2f}x")
 
 
 # -- the cases --------------------------------------------------------------------------------------------
