@@ -7,12 +7,10 @@ file atomically with mode 0600. It never rewrites a file through configparser (t
 from __future__ import annotations
 
 import contextlib
-import glob
 import hashlib
 import logging
 import os
 import re
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,7 +25,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LOCK_WAIT_SECONDS = 30.0  # another shellenv rewriting the same file is done in milliseconds
-STALE_TEMP_SECONDS = 60.0
 
 _HEADER = re.compile(r"^[ \t]*\[([^\]\r\n]*)\][ \t]*(?:[#;].*)?$")
 _KEY = re.compile(r"^([^\s=:#;\[][^=:]*?)[ \t]*[=:]")
@@ -253,7 +250,6 @@ def update(path: Path, edit: Callable[[str], str]) -> bool:
             raise ConfigError(
                 f"cannot write {path}: {exc.strerror}; check the folder's permissions"
             ) from None
-        _sweep_temp_files(target)
     log.debug("rewrote %s", path)
     return True
 
@@ -290,17 +286,6 @@ def write_credential_process(aws_profile: str, argv: Sequence[str], *, region: s
     update(path, lambda text: set_section(text, config_section(aws_profile), values))
     log.info("set credential_process of [%s] in %s", config_section(aws_profile), path)
     return path
-
-
-def _sweep_temp_files(target: Path) -> None:
-    """Remove the temp files of writers killed mid-write (they hold keys). A write takes milliseconds, so a
-    temp file older than STALE_TEMP_SECONDS has no living writer."""
-    cutoff = time.time() - STALE_TEMP_SECONDS
-    for temp in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
-        with contextlib.suppress(OSError):
-            if temp.lstat().st_mtime < cutoff:
-                temp.unlink()
-                log.debug("removed %s, left by a writer that died", temp)
 
 
 @contextlib.contextmanager

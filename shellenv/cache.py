@@ -26,6 +26,7 @@ log = logs.get_logger(__name__)
 
 LOCK_POLL_SECONDS = 0.2
 LOCK_WAIT_SECONDS = 600.0  # a login with a push to approve can take minutes
+STALE_TEMP_SECONDS = 60.0  # a write takes milliseconds: an older temp file lost its writer
 
 
 def private_dir(path: Path) -> Path:
@@ -59,6 +60,20 @@ def write_private(path: Path, data: bytes, *, mtime: float | None = None) -> Non
             os.unlink(temp)
         raise
     _fsync_dir(path.parent)
+
+
+def _sweep_temp_files(target: Path) -> None:
+    """Remove temp files of writers killed mid-write: they may hold keys. The older of mtime and ctime
+    dates a file, since a stamp's temp file already carries the (future) expiry as its mtime."""
+    import glob
+
+    cutoff = time.time() - STALE_TEMP_SECONDS
+    for temp in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
+        with contextlib.suppress(OSError):
+            status = temp.lstat()
+            if min(status.st_mtime, status.st_ctime) < cutoff:
+                temp.unlink()
+                log.debug("removed %s, left by a writer that died", temp.name)
 
 
 def _fsync_dir(folder: Path) -> None:
