@@ -45,6 +45,7 @@ def write_private(path: Path, data: bytes, *, mtime: float | None = None) -> Non
     import tempfile  # not at the top: a cache hit writes nothing, and start-up pays for every import
 
     private_dir(path.parent)
+    _sweep_temp_files(path)
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, 0o600)
