@@ -309,7 +309,7 @@ __shellenv_dir_check() {
         # Same folder: only an edited or deleted file, or a new allow/deny, needs a look.
         [[ -n $__shellenv_dir_found ]] || return 0
         if [[ -f $__shellenv_dir_found && ! $__shellenv_dir_found -nt $__shellenv_marker &&
-            ! ${__shellenv_dir_trust-} -nt $__shellenv_marker ]]; then
+            ! ${__shellenv_dir_trust-} -nt $__shellenv_marker.trust ]]; then
             return 0
         fi
         __shellenv_dir_key=-

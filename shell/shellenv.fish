@@ -292,7 +292,7 @@ function __shellenv_dir_check
         # Same folder: only an edited or deleted file, or a new allow/deny, needs a look.
         test -n "$__shellenv_dir_found"; or return 0
         if test -f "$__shellenv_dir_found"; and not test "$__shellenv_dir_found" -nt "$marker"
-            and not test "$__shellenv_dir_trust" -nt "$marker"
+            and not test "$__shellenv_dir_trust" -nt "$marker.trust"
             return 0
         end
         set -g __shellenv_dir_key -

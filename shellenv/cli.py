@@ -36,7 +36,11 @@ EXAMPLES = {
     "secret delete": "shellenv secret delete work totp_secret   # forget the stored TOTP seed",
     "doctor": "shellenv doctor                    # check the hook, config, IdPs, clock, files, keyring",
     "completions": "shellenv completions zsh > ~/.zfunc/_shellenv   # when not loaded by `shellenv init`",
+    "allow": "shellenv allow                     # trust this project's .shellenv.toml as it is now",
+    "deny": "shellenv deny ~/src/fork           # never use that folder's .shellenv.toml",
+    "status": "shellenv status                    # which rule chose the active profile, what was ignored",
 }
+DIRECTORY_HOOK = "__dir"  # `shellenv __dir --shell SH --pid N --state S -- PWD`: the hook's, hidden
 COMPLETE = "__complete"  # `shellenv __complete profile|idp`: names for tab completion, hidden from --help
 
 
@@ -47,8 +51,10 @@ def cmd_init(args: argparse.Namespace) -> int:
     from shellenv import config, shells
 
     shell = shells.get(args.shell)
+    cfg = None
     try:
-        settings = dict(config.load(required=False).shell)
+        cfg = config.load(required=False)
+        settings = dict(cfg.shell)
     except ShellenvError as exc:
         # A broken config must not break the user's shell start-up: warn, and hook with the defaults.
         _print_error(exc)
@@ -56,6 +62,9 @@ def cmd_init(args: argparse.Namespace) -> int:
     if args.no_prompt:
         settings["prompt"] = False
     sys.stdout.write(shell.hook(_program_path(), settings))
+    from shellenv import directories
+
+    sys.stdout.write(directories.init_lines(shell, cfg))
     if not args.no_completions:
         from shellenv import completions
 
@@ -399,6 +408,40 @@ def _complete_names(words: Sequence[str]) -> int:
     return ExitCode.OK
 
 
+def cmd_allow(args: argparse.Namespace) -> int:
+    from shellenv import directories
+    from shellenv.terminal import Terminal
+
+    Terminal().message(directories.allow(args.path))
+    return ExitCode.OK
+
+
+def cmd_deny(args: argparse.Namespace) -> int:
+    from shellenv import directories
+    from shellenv.terminal import Terminal
+
+    Terminal().message(directories.deny(args.path))
+    return ExitCode.OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from shellenv import directories
+
+    for line in directories.status():
+        print(line)
+    return ExitCode.OK
+
+
+def cmd_directory_hook(args: argparse.Namespace) -> int:
+    """What the hook runs when its folder's resolution changed: shell code on stdout, notices on stderr."""
+    from shellenv import directories, shells
+    from shellenv.terminal import Terminal
+
+    shell = shells.get(args.shell)
+    sys.stdout.write(directories.hook(shell, args.pwd, args.state, args.pid, terminal=Terminal()))
+    return ExitCode.OK
+
+
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from shellenv.sandbox import run
 
@@ -598,6 +641,20 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
     sub = command("completions", cmd_completions, "print the tab completion script for a shell")
     sub.add_argument("shell", choices=shells, help="the shell to complete in")
+
+    sub = command("allow", cmd_allow, "trust a project's .shellenv.toml as it is now (an edit needs a new "
+                  "allow)")
+    sub.add_argument("path", nargs="?", help="its folder or the file (default: the nearest one)")
+    sub = command("deny", cmd_deny, "never use a project's .shellenv.toml, whatever it says")
+    sub.add_argument("path", nargs="?", help="its folder or the file (default: the nearest one)")
+    command("status", cmd_status, "say which rule chose the active profile and which files were ignored")
+    if only in (None, DIRECTORY_HOOK):  # no help text: hidden from --help and from completion
+        sub = commands.add_parser(DIRECTORY_HOOK, parents=[common])
+        sub.set_defaults(handler=cmd_directory_hook)
+        sub.add_argument("--shell", choices=shells, required=True)
+        sub.add_argument("--pid", type=int, required=True)
+        sub.add_argument("--state", default="")
+        sub.add_argument("pwd")
     _mark_names(parser)
     return parser
 
