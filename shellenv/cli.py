@@ -64,7 +64,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     sys.stdout.write(shell.hook(_program_path(), settings))
     from shellenv import directories
 
-    sys.stdout.write(directories.init_lines(shell, cfg))
+    sys.stdout.write(directories.init_lines(shell, cfg, warn=True))
     if not args.no_completions:
         from shellenv import completions
 
@@ -427,7 +427,7 @@ def cmd_deny(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from shellenv import directories
 
-    for line in directories.status():
+    for line in directories.status(pwd=os.path.abspath(args.path) if args.path else None):
         print(line)
     return ExitCode.OK
 
@@ -647,7 +647,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     sub.add_argument("path", nargs="?", help="its folder or the file (default: the nearest one)")
     sub = command("deny", cmd_deny, "never use a project's .shellenv.toml, whatever it says")
     sub.add_argument("path", nargs="?", help="its folder or the file (default: the nearest one)")
-    command("status", cmd_status, "say which rule chose the active profile and which files were ignored")
+    sub = command("status", cmd_status, "say which rule chose the active profile and which files were "
+                  "ignored")
+    sub.add_argument("path", nargs="?", help="the folder to explain (default: this one)")
     if only in (None, DIRECTORY_HOOK):  # no help text: hidden from --help and from completion
         sub = commands.add_parser(DIRECTORY_HOOK, parents=[common])
         sub.set_defaults(handler=cmd_directory_hook)

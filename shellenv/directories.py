@@ -246,14 +246,17 @@ def _python_name(name: str) -> str:
     return "".join("[^/]*" if c == "*" else "[^/]" if c == "?" else re.escape(c) for c in name)
 
 
-def patterns(config: Config | None, home: str) -> list[tuple[int, Pattern]]:
+def patterns(config: Config | None, home: str, *, warn: bool = False) -> list[tuple[int, Pattern]]:
     """The usable [[directory]] rules, by their index in the config; a broken one is skipped."""
     found = []
     for index, rule in enumerate(config.directories if config else ()):
         try:
             found.append((index, compile_pattern(rule.path, home)))
         except ValueError as exc:
-            log.warning("[[directory]] path = %r is skipped: %s", rule.path, exc)
+            log.debug("[[directory]] path = %r is skipped: %s", rule.path, exc)
+            if warn:
+                print(f'shellenv: {config.path}: [[directory]] path = "{rule.path}" is skipped: {exc}',
+                      file=sys.stderr)
     return found
 
 
@@ -407,10 +410,13 @@ def step(stack: Sequence[Entry], resolution: Resolution, current: str) -> Step:
 # -- what the hook asks for ----------------------------------------------------------------------------------
 
 
-def init_lines(shell: Shell, config: Config | None, *, home: str | None = None) -> str:
-    """Shell variables the hook reads: the [[directory]] rules as regexes, and the files it compares."""
+def init_lines(shell: Shell, config: Config | None, *, home: str | None = None, warn: bool = False) -> str:
+    """Shell variables the hook reads: the [[directory]] rules as regexes, and the files it compares.
+
+    With `warn`, a rule that cannot be used gets a line on stderr (at `shellenv init`, once a shell).
+    """
     home = home if home is not None else str(Path.home())
-    found = patterns(config, home)
+    found = patterns(config, home, warn=warn)
     trust = TrustStore()
     lines = [
         shell.setting_line("__shellenv_dir_rules", " ".join(shell.quote(p.ere) for _, p in found),
