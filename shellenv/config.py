@@ -11,9 +11,9 @@ import re
 import stat
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from shellenv import paths
 from shellenv.errors import ConfigError, NotFoundError
@@ -68,21 +68,27 @@ DIRECTORY_FIELDS: dict[str, tuple[type, bool]] = {
 TOP_LEVEL = ("idp", "profile", "accounts", "shell", "directory")
 
 
-@dataclass(frozen=True)
-class IdpConfig:
+# The config's objects are NamedTuples, not dataclasses: `dataclasses` loads `inspect`, a cost on every
+# `shellenv use`. They are immutable; `x._replace(...)` makes a changed copy.
+
+
+class IdpConfig(NamedTuple):
     """One `[idp.NAME]` table, validated against the fields of its type."""
 
     name: str
     type: str
-    settings: Mapping[str, Any] = field(repr=False)
+    settings: Mapping[str, Any]
     source: Path | None = None
+
+    def __repr__(self) -> str:
+        """Without the settings, which may hold a password or a client secret."""
+        return f"IdpConfig(name={self.name!r}, type={self.type!r}, source={self.source!r})"
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.settings.get(key, default)
 
 
-@dataclass(frozen=True)
-class Profile:
+class Profile(NamedTuple):
     """One `[profile.NAME]`: which IdP, which role, where and for how long."""
 
     name: str
@@ -103,8 +109,7 @@ class Profile:
         return self.account_id
 
 
-@dataclass(frozen=True)
-class DirectoryRule:
+class DirectoryRule(NamedTuple):
     """One `[[directory]]` entry: folders matching `path` use `profile`."""
 
     path: str
@@ -112,13 +117,12 @@ class DirectoryRule:
     region: str | None = None
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(NamedTuple):
     path: Path
-    idps: Mapping[str, IdpConfig] = field(default_factory=dict)
-    profiles: Mapping[str, Profile] = field(default_factory=dict)
-    accounts: Mapping[str, str] = field(default_factory=dict)
-    shell: Mapping[str, Any] = field(default_factory=lambda: dict(SHELL_DEFAULTS))
+    idps: Mapping[str, IdpConfig] = MappingProxyType({})
+    profiles: Mapping[str, Profile] = MappingProxyType({})
+    accounts: Mapping[str, str] = MappingProxyType({})
+    shell: Mapping[str, Any] = MappingProxyType(SHELL_DEFAULTS)
     directories: tuple[DirectoryRule, ...] = ()
 
     def profile(self, name: str) -> Profile:

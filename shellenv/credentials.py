@@ -7,8 +7,7 @@ revealing a secret. It never fetches anything.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 # Variables shellenv sets in the shell, and the ones it removes because they would contradict them.
 EXPORTED = (
@@ -50,11 +49,15 @@ def parse_rfc3339(text: str) -> dt.datetime:
     return utc(dt.datetime.fromisoformat(text.replace("Z", "+00:00")))
 
 
-@dataclass(frozen=True)
-class Credentials:
-    access_key_id: str = field(repr=False)
-    secret_access_key: str = field(repr=False)
-    session_token: str = field(repr=False)
+class Credentials(NamedTuple):
+    """Immutable; `credentials._replace(region=...)` makes a changed copy.
+
+    A NamedTuple, not a dataclass: `dataclasses` loads `inspect`, a cost on every `shellenv use`.
+    """
+
+    access_key_id: str
+    secret_access_key: str
+    session_token: str
     expiration: dt.datetime
     role_arn: str
     profile: str
@@ -62,6 +65,11 @@ class Credentials:
     account_alias: str | None = None
     assumed_role_arn: str | None = None
     idp: str | None = None
+
+    def __repr__(self) -> str:
+        """Everything but the keys, which must never reach a log or a traceback."""
+        shown = ("expiration", "role_arn", "profile", "region", "account_alias", "assumed_role_arn", "idp")
+        return "Credentials(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in shown) + ")"
 
     @property
     def account_id(self) -> str:
@@ -108,7 +116,7 @@ class Credentials:
         return env
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = self._asdict()
         data["expiration"] = rfc3339(self.expiration)
         return data
 
@@ -116,7 +124,7 @@ class Credentials:
     def from_json(cls, data: dict[str, Any]) -> Credentials:
         data = dict(data)
         data["expiration"] = parse_rfc3339(data["expiration"])
-        known = {f for f in cls.__dataclass_fields__}
+        known = set(cls._fields)
         return cls(**{k: v for k, v in data.items() if k in known})
 
     def describe(self) -> str:

@@ -6,7 +6,6 @@ into keys. It holds the single-flight lock around a login; it never prints shell
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING
 
 from shellenv import logs
@@ -150,6 +149,8 @@ class Login:
             secrets.keep_password()
         assertion = saml.parse(response.assertion)
         if response.destination and not assertion.destination:
+            import dataclasses
+
             assertion = dataclasses.replace(assertion, destination=response.destination)
         return response.assertion, assertion
 
@@ -184,9 +185,8 @@ class Login:
         role_name = profile.role_name or (profile.role_arn or "").rsplit("/", 1)[-1]
         center = provider_class("sso")(idp, self.terminal)
         credentials = center.role_credentials(account_id, role_name)
-        return dataclasses.replace(credentials, profile=profile.name, region=profile.region or
-                                   credentials.region, account_alias=self.config.alias(account_id),
-                                   idp=idp.name)
+        return credentials._replace(profile=profile.name, region=profile.region or credentials.region,
+                                    account_alias=self.config.alias(account_id), idp=idp.name)
 
     def _pick_sso(self, idp: IdpConfig) -> Credentials:
         from shellenv.providers import provider_class
@@ -199,8 +199,8 @@ class Login:
                   for r in roles]
         chosen = roles[self.terminal.choose("Which role?", labels, why="a role")]
         credentials = center.role_credentials(chosen.account_id, chosen.role_name)
-        credentials = dataclasses.replace(
-            credentials, profile=self._adhoc_name(chosen.account_id, chosen.role_name),
+        credentials = credentials._replace(
+            profile=self._adhoc_name(chosen.account_id, chosen.role_name),
             account_alias=self.config.alias(chosen.account_id) or chosen.account_name, idp=idp.name)
         self.cache.store(credentials)
         return credentials
