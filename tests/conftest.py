@@ -45,3 +45,15 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / ".aws" / "credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     return home
+
+
+@pytest.fixture(autouse=True)
+def fresh_logging():
+    """A test that runs `cli.main` in-process configures the `shellenv` logger; undo it for the next."""
+    import logging
+
+    yield
+    logger = logging.getLogger("shellenv")
+    logger.handlers[:] = []
+    logger.setLevel(logging.NOTSET)
+    logger.propagate = True
