@@ -526,7 +526,28 @@ def _program_path() -> str:
 
 
 class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
-    pass
+    """argparse's formatter, given the terminal's width: argparse builds one for every argument it adds,
+    and finding the width itself imports shutil and its compression modules, a cost on every run."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        if width is None:
+            width = _terminal_columns() - 2
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
+def _terminal_columns() -> int:
+    """What shutil.get_terminal_size() answers: $COLUMNS, else stdout's terminal, else 80."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
 
 
 class _Skipped:
@@ -541,7 +562,7 @@ class _Skipped:
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The whole parser; with `only`, just the sub-parser of that command (a stand-in for the rest)."""
-    common = argparse.ArgumentParser(add_help=False)
+    common = argparse.ArgumentParser(add_help=False, formatter_class=_HelpFormatter)
     common.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
                         help="say more: -v tells each decision, -vv each request")
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
