@@ -36,7 +36,8 @@ region = "eu-west-1"
 HEAVY = ("boto3", "botocore", "requests", "defusedxml", "psutil", "keyring", "urllib3", "filelock",
          "lxml", "signxml", "cryptography", "pyotp")
 # Standard modules the cache hit has stopped loading; each costs milliseconds on every `shellenv use`.
-AVOIDED = ("logging", "difflib", "tempfile", "shutil", "subprocess", "threading", "http", "ssl", "socket")
+AVOIDED = ("logging", "dataclasses", "inspect", "difflib", "tempfile", "shutil", "bz2", "lzma",
+           "subprocess", "threading", "http", "ssl", "socket", "email")
 
 
 @pytest.fixture
