@@ -139,9 +139,12 @@ def regular_install(workdir: Path) -> Path:
     Without dependencies: a cache hit must import none of them, and one that did would fail here.
     """
     venv = workdir / "venv"
+    source = workdir / "source"  # a copy, so that the build leaves nothing in the checkout
     say(f"building a regular (non-editable) install of {REPO} into {venv}")
+    shutil.copytree(REPO, source, symlinks=True, ignore=shutil.ignore_patterns(
+        ".git", "build", "*.egg-info", "__pycache__", ".venv", ".hypothesis"))
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "--no-deps", str(REPO)], check=True)
+    subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "--no-deps", str(source)], check=True)
     return venv / "bin" / "python"
 
 
