@@ -18,6 +18,8 @@ from shellenv.errors import ExitCode, ShellenvError, UsageError
 
 log = logs.get_logger("shellenv")
 
+BACKGROUND_REFRESH_MARGIN = 120  # renewed keys must outlast the refresh window by this much
+
 EXAMPLES = {
     "init": 'eval "$(shellenv init bash)"       # in ~/.bashrc; zsh alike; fish: shellenv init fish | source',
     "use": "shellenv use dev-admin              # log in if needed, keys into this shell",
@@ -142,7 +144,10 @@ def _refresh_in_background(profile: str) -> int:
     from shellenv.terminal import Terminal
 
     login = _login(Terminal(tty_path="/nonexistent"))
-    credentials = login.credentials(profile, force=True)
+    # Every open shell of the profile may start one of these: the first renews the keys under the login
+    # lock, the others find them renewed (good past the refresh window) and stop there.
+    window = login.config.shell.get("refresh_before", 600)
+    credentials = login.credentials(profile, min_validity=window + BACKGROUND_REFRESH_MARGIN)
     _write_credentials_file(login, credentials, False)
     return ExitCode.OK
 
@@ -282,15 +287,25 @@ def _run(command: list[str], env: dict[str, str]) -> int:
         from shellenv.errors import NotFoundError
 
         raise NotFoundError(f"command not found: {command[0]}; check its name or your PATH")
-    child = subprocess.Popen([program, *command[1:]], env=env)  # noqa: S603 - the user's own command
+    # The handlers go in before the command starts, so a signal that arrives at once is not lost: until
+    # the command exists it waits in `early`. Caught signals are reset for the command by exec.
+    children: list[subprocess.Popen[bytes]] = []
+    early: list[int] = []
 
     def forward(number: int, _frame: Any) -> None:
-        child.send_signal(number)
+        if children:
+            children[0].send_signal(number)
+        else:
+            early.append(number)
 
     for number in (signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
         signal.signal(number, forward)
     for number in (signal.SIGINT, signal.SIGQUIT):
         signal.signal(number, lambda *_: None)
+    child = subprocess.Popen([program, *command[1:]], env=env)  # noqa: S603 - the user's own command
+    children.append(child)
+    for number in early:
+        child.send_signal(number)
     status = child.wait()
     return 128 - status if status < 0 else status
 
