@@ -8,21 +8,18 @@ user has not allowed, and never puts a key in a message, a log record or the she
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import json
-import logging
 import os
 import re
 import stat
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from shellenv import paths
+from shellenv import logs, paths
 from shellenv.cache import write_private
 from shellenv.errors import ConfigError, NotFoundError, ShellenvError
 
@@ -37,7 +34,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-log = logging.getLogger(__name__)
+log = logs.get_logger(__name__)
 
 FILE_NAME = ".shellenv.toml"
 FILE_KEYS = ("profile", "region")
@@ -143,8 +140,10 @@ class TrustStore:
 # -- rules: project files and [[directory]] patterns --------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Rule:
+# NamedTuples, not dataclasses: `dataclasses` loads `inspect`, a cost on every switch of folder.
+
+
+class Rule(NamedTuple):
     """A reason for a folder to use a profile: a project file, or a [[directory]] rule of the config."""
 
     kind: str  # "file" or "config"
@@ -166,8 +165,7 @@ class Rule:
         return f'[[directory]] path = "{self.source}"'
 
 
-@dataclass(frozen=True)
-class Ignored:
+class Ignored(NamedTuple):
     """A project file nearby that does not count, and why."""
 
     path: str
@@ -175,19 +173,20 @@ class Ignored:
     advice: str = ""  # what to run, if anything
 
 
-@dataclass
 class Resolution:
-    chain: list[Rule] = field(default_factory=list)  # every rule for the folder, the winner last
-    ignored: list[Ignored] = field(default_factory=list)  # files passed over, nearest first
-    nearest: str | None = None  # the nearest project file, counted or not
+    """Every rule for a folder, the winner last; the files passed over, nearest first; the nearest file."""
+
+    def __init__(self, chain: list[Rule] | None = None) -> None:
+        self.chain: list[Rule] = chain or []
+        self.ignored: list[Ignored] = []
+        self.nearest: str | None = None  # the nearest project file, counted or not
 
     @property
     def active(self) -> Rule | None:
         return self.chain[-1] if self.chain else None
 
 
-@dataclass(frozen=True)
-class Pattern:
+class Pattern(NamedTuple):
     """A [[directory]] path as a regular expression, for Python and for the shells' `=~`."""
 
     text: str
@@ -362,8 +361,7 @@ def _shell_word(folder: str, home: str) -> str:
 # -- the switch ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """A folder the shell entered: the rule that switched it, and the profile it had before ('' = none)."""
 
     rule: str
@@ -379,17 +377,16 @@ def load_stack(text: str) -> list[Entry]:
 
 
 def dump_stack(stack: Sequence[Entry]) -> str:
-    return json.dumps([dataclasses.asdict(entry) for entry in stack], separators=(",", ":"))
+    return json.dumps([entry._asdict() for entry in stack], separators=(",", ":"))
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(NamedTuple):
     """What the shell must do: nothing, switch to a rule's profile, or go back to an earlier profile."""
 
     stack: list[Entry]
     apply: Rule | None = None
     restore: str | None = None  # a profile, or '' for no keys; None: nothing to restore
-    left: list[Entry] = field(default_factory=list)
+    left: tuple[Entry, ...] = ()
 
 
 def step(stack: Sequence[Entry], resolution: Resolution, current: str) -> Step:
@@ -403,8 +400,8 @@ def step(stack: Sequence[Entry], resolution: Resolution, current: str) -> Step:
     active = resolution.active
     if active is not None and (not kept or kept[-1].rule != active.id):
         before = restore if restore is not None else current
-        return Step([*kept, Entry(active.id, before)], apply=active, left=left)
-    return Step(kept, restore=restore, left=left)
+        return Step([*kept, Entry(active.id, before)], apply=active, left=tuple(left))
+    return Step(kept, restore=restore, left=tuple(left))
 
 
 # -- what the hook asks for ----------------------------------------------------------------------------------
@@ -529,6 +526,8 @@ def _leave(shell: Shell, before: str, left: Sequence[Entry], terminal: Terminal,
 def _with_region(credentials: Credentials, region: str) -> Credentials:
     if hasattr(credentials, "_replace"):  # a NamedTuple
         return credentials._replace(region=region)
+    import dataclasses
+
     return dataclasses.replace(credentials, region=region)
 
 
