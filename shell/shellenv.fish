@@ -14,9 +14,14 @@ for __shellenv_var in __shellenv_seen __shellenv_expiry __shellenv_refreshing __
 end
 set -e __shellenv_var
 set -q __shellenv_warned; or set -g __shellenv_warned 0
+# The clock of the fast path: the file whose mtime tells the time, and the bounds of `path mtime
+# --relative` (seconds since that mtime) within which nothing changes. 0 and 0: look at the next prompt.
+set -q __shellenv_clock; or set -g __shellenv_clock ''
+set -q __shellenv_since; or set -g __shellenv_since 0
+set -q __shellenv_until; or set -g __shellenv_until 0
+set -g __shellenv_never 9999999999
 set -g __shellenv_window \
     (math "max($__shellenv_warn_before, max($__shellenv_refresh_before, $__shellenv_warn_again))")
-# fish < 3.5 has no `path`: there the clock costs one `date` per prompt while keys are active.
 set -g __shellenv_has_path 0
 builtin -q path 2>/dev/null; and set __shellenv_has_path 1
 
@@ -90,38 +95,86 @@ end
 # -- the prompt hook -----------------------------------------------------------------------------------------
 
 # Event handlers leave $status alone: the user's prompt still sees the last command's.
-function __shellenv_precmd --on-event fish_prompt
-    __shellenv_dir_check
-    test "$SHELLENV_EXPIRY" = "$__shellenv_seen"; or __shellenv_new_keys
-    set -l left 0
-    if test -n "$__shellenv_expiry$__shellenv_gone_expiry"
-        set -l stamp $SHELLENV_STAMP
-        test -n "$stamp"; or set stamp $__shellenv_gone_stamp
-        set -l stamped ''
-        set -l since
-        set -l now
-        if test $__shellenv_has_path = 1 -a -n "$stamp"
-            and set stamped (path mtime -- $stamp)
-            and set since (path mtime --relative -- $stamp)
-            set now (math $stamped + $since)
-        else
-            set stamped ''
-            set now (date +%s)
+#
+# The fast path, taken on nearly every prompt: the same keys and folder as at the last prompt, and one
+# `path mtime --relative` of the clock file (a builtin: no process) inside [__shellenv_since,
+# __shellenv_until), the seconds before the segment's next minute or the next warning, refresh or expiry.
+# The clock is the stamp, whose mtime is the expiry: keys renewed elsewhere move it forward, so the
+# seconds since it drop below __shellenv_since and the slow path picks them up, at any prompt.
+if builtin -q path 2>/dev/null
+    function __shellenv_precmd --on-event fish_prompt
+        test "$PWD" = "$__shellenv_dir_pwd" -a -z "$__shellenv_dir_found"; or __shellenv_dir_check
+        if test "$SHELLENV_EXPIRY" = "$__shellenv_seen"
+            # No keys: time changes nothing.
+            test -z "$__shellenv_expiry$__shellenv_gone_expiry"; and return
+            path mtime --relative -- $__shellenv_clock | read -l since
+            and test $since -ge $__shellenv_since -a $since -lt $__shellenv_until
+            and return
         end
-        set -l expiry $__shellenv_expiry
-        test -n "$expiry"; or set expiry $__shellenv_gone_expiry
-        set left (math $expiry - $now)
-        # The stat is free here, so keys renewed elsewhere are picked up at any prompt, not only near expiry.
-        if test -n "$stamped"; and test "$stamped" -gt $expiry
-            and test "$stamped" != "$__shellenv_stamp_tried"
-            set -g __shellenv_stamp_tried $stamped
-            if __shellenv_pickup $now
-                set left (math $__shellenv_expiry - $now)
-            end
-        end
-        test $left -gt $__shellenv_window; or __shellenv_near $left
+        __shellenv_update
     end
+else
+    # fish < 3.5 has no `path`: the clock is `date`, one process per prompt while keys are active.
+    function __shellenv_precmd --on-event fish_prompt
+        test "$PWD" = "$__shellenv_dir_pwd" -a -z "$__shellenv_dir_found"; or __shellenv_dir_check
+        if test "$SHELLENV_EXPIRY" = "$__shellenv_seen"
+            test -z "$__shellenv_expiry$__shellenv_gone_expiry"; and return
+        end
+        __shellenv_update
+    end
+end
+
+# Something may have changed: new keys, renewed keys, a new minute, a warning, refresh or expiry.
+function __shellenv_update
+    test "$SHELLENV_EXPIRY" = "$__shellenv_seen"; or __shellenv_new_keys
+    set -g __shellenv_clock ''
+    if test -z "$__shellenv_expiry$__shellenv_gone_expiry"
+        __shellenv_render 0
+        return
+    end
+    set -l stamp $SHELLENV_STAMP
+    test -n "$stamp"; or set stamp $__shellenv_gone_stamp
+    set -l stamped ''
+    set -l since
+    set -l now
+    if test $__shellenv_has_path = 1 -a -n "$stamp"
+        and set stamped (path mtime -- $stamp)
+        and set since (path mtime --relative -- $stamp)
+        set now (math $stamped + $since)
+    else
+        set stamped ''
+        set now (date +%s)
+    end
+    set -l expiry $__shellenv_expiry
+    test -n "$expiry"; or set expiry $__shellenv_gone_expiry
+    set -l left (math $expiry - $now)
+    # The stat is free here, so keys renewed elsewhere are picked up at any prompt, not only near expiry.
+    if test -n "$stamped"; and test "$stamped" -gt $expiry
+        and test "$stamped" != "$__shellenv_stamp_tried"
+        set -g __shellenv_stamp_tried $stamped
+        if __shellenv_pickup $now
+            set left (math $__shellenv_expiry - $now)
+        end
+    end
+    test $left -gt $__shellenv_window; or __shellenv_near $left
     __shellenv_render $left
+    test -n "$stamped"; or return 0
+
+    # Until when nothing changes: the segment's next minute (next second under a minute), the next of
+    # warn_before, warn_again, refresh_before and expiry still ahead; expired keys change no more.
+    set -l next $__shellenv_never
+    if test $left -gt 0
+        set next (math "$now + 1")
+        test $left -ge 60; and set next (math "$now + $left % 60 + 1")
+        set expiry $__shellenv_expiry
+        for before in $__shellenv_warn_before $__shellenv_warn_again $__shellenv_refresh_before 0
+            test $left -gt $before -a (math $expiry - $before) -lt $next
+            and set next (math $expiry - $before)
+        end
+    end
+    set -g __shellenv_clock $stamp
+    set -g __shellenv_since $since
+    set -g __shellenv_until (math $next - $stamped)
 end
 
 # The keys changed (use, refresh, a pick-up, clear, or by hand): their warnings start afresh.
