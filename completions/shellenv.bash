@@ -8,7 +8,7 @@ __shellenv_comp_spec() {
     __shellenv_comp_args=()
     case $1 in
     '')
-        __shellenv_comp_subs='init use export clear refresh list whoami credential-process configure-aws exec console sandbox secret doctor completions'
+        __shellenv_comp_subs='init use export clear refresh list whoami credential-process configure-aws exec console sandbox secret doctor completions allow deny status'
         __shellenv_comp_flags='-h --help -v --verbose --debug --version'
         __shellenv_comp_valued=''
         ;;
@@ -108,6 +108,24 @@ __shellenv_comp_spec() {
         __shellenv_comp_flags='-h --help -v --verbose --debug'
         __shellenv_comp_valued=''
         __shellenv_comp_args=('bash zsh fish')
+        ;;
+    'allow')
+        __shellenv_comp_subs=''
+        __shellenv_comp_flags='-h --help -v --verbose --debug'
+        __shellenv_comp_valued=''
+        __shellenv_comp_args=('')
+        ;;
+    'deny')
+        __shellenv_comp_subs=''
+        __shellenv_comp_flags='-h --help -v --verbose --debug'
+        __shellenv_comp_valued=''
+        __shellenv_comp_args=('')
+        ;;
+    'status')
+        __shellenv_comp_subs=''
+        __shellenv_comp_flags='-h --help -v --verbose --debug'
+        __shellenv_comp_valued=''
+        __shellenv_comp_args=('')
         ;;
     esac
 }

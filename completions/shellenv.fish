@@ -4,7 +4,7 @@
 function __shellenv_comp_spec
     switch "$argv"
         case ''
-            printf '%s\n' 'init use export clear refresh list whoami credential-process configure-aws exec console sandbox secret doctor completions' '-h --help -v --verbose --debug --version' ''
+            printf '%s\n' 'init use export clear refresh list whoami credential-process configure-aws exec console sandbox secret doctor completions allow deny status' '-h --help -v --verbose --debug --version' ''
         case 'init'
             printf '%s\n' '' '-h --help -v --verbose --debug --no-prompt --no-completions' '' 'bash zsh fish'
         case 'use'
@@ -39,6 +39,12 @@ function __shellenv_comp_spec
             printf '%s\n' '' '-h --help -v --verbose --debug --timeout' '--timeout'
         case 'completions'
             printf '%s\n' '' '-h --help -v --verbose --debug' '' 'bash zsh fish'
+        case 'allow'
+            printf '%s\n' '' '-h --help -v --verbose --debug' '' ''
+        case 'deny'
+            printf '%s\n' '' '-h --help -v --verbose --debug' '' ''
+        case 'status'
+            printf '%s\n' '' '-h --help -v --verbose --debug' '' ''
     end
 end
 
@@ -81,6 +87,12 @@ function __shellenv_comp_flags
             printf '%s\n' '-h	show this help message and exit' '--help	show this help message and exit' '-v	say more: -v tells each decision, -vv each request' '--verbose	say more: -v tells each decision, -vv each request' '--debug	show everything -vv does, and a traceback on internal errors' '--timeout	how long to wait for each IdP (default 5)'
         case 'completions'
             printf '%s\n' '-h	show this help message and exit' '--help	show this help message and exit' '-v	say more: -v tells each decision, -vv each request' '--verbose	say more: -v tells each decision, -vv each request' '--debug	show everything -vv does, and a traceback on internal errors'
+        case 'allow'
+            printf '%s\n' '-h	show this help message and exit' '--help	show this help message and exit' '-v	say more: -v tells each decision, -vv each request' '--verbose	say more: -v tells each decision, -vv each request' '--debug	show everything -vv does, and a traceback on internal errors'
+        case 'deny'
+            printf '%s\n' '-h	show this help message and exit' '--help	show this help message and exit' '-v	say more: -v tells each decision, -vv each request' '--verbose	say more: -v tells each decision, -vv each request' '--debug	show everything -vv does, and a traceback on internal errors'
+        case 'status'
+            printf '%s\n' '-h	show this help message and exit' '--help	show this help message and exit' '-v	say more: -v tells each decision, -vv each request' '--verbose	say more: -v tells each decision, -vv each request' '--debug	show everything -vv does, and a traceback on internal errors'
     end
 end
 
@@ -88,7 +100,7 @@ end
 function __shellenv_comp_help
     switch "$argv"
         case ''
-            printf '%s\n' 'init	print the shell hook to load in your shell\'s rc file' 'use	log in (if needed) and put a profile\'s keys in this shell' 'export	print shell code that sets a profile\'s keys (for eval)' 'clear	print shell code that removes the keys shellenv set' 'refresh	log in again for the active profile and renew its keys' 'list	list profiles, their roles, and how long their cached keys last' 'whoami	ask AWS who the keys in this shell (or a profile) belong to' 'credential-process	print a profile\'s keys as AWS credential_process JSON (for ~/.aws/config)' 'configure-aws	point an AWS CLI profile in ~/.aws/config at `shellenv credential-process`' 'exec	run one command with a profile\'s keys in its environment' 'console	print (or open) an AWS console sign-in URL for a profile' 'sandbox	run local IdP and STS emulators and print a config for them' 'secret	store or delete an IdP\'s password, client secret or TOTP seed in the OS keyring' 'doctor	check the setup and explain, one finding a line, what is wrong' 'completions	print the tab completion script for a shell'
+            printf '%s\n' 'init	print the shell hook to load in your shell\'s rc file' 'use	log in (if needed) and put a profile\'s keys in this shell' 'export	print shell code that sets a profile\'s keys (for eval)' 'clear	print shell code that removes the keys shellenv set' 'refresh	log in again for the active profile and renew its keys' 'list	list profiles, their roles, and how long their cached keys last' 'whoami	ask AWS who the keys in this shell (or a profile) belong to' 'credential-process	print a profile\'s keys as AWS credential_process JSON (for ~/.aws/config)' 'configure-aws	point an AWS CLI profile in ~/.aws/config at `shellenv credential-process`' 'exec	run one command with a profile\'s keys in its environment' 'console	print (or open) an AWS console sign-in URL for a profile' 'sandbox	run local IdP and STS emulators and print a config for them' 'secret	store or delete an IdP\'s password, client secret or TOTP seed in the OS keyring' 'doctor	check the setup and explain, one finding a line, what is wrong' 'completions	print the tab completion script for a shell' 'allow	trust a project\'s .shellenv.toml as it is now (an edit needs a new allow)' 'deny	never use a project\'s .shellenv.toml, whatever it says' 'status	say which rule chose the active profile and which files were ignored'
         case 'secret'
             printf '%s\n' 'set	ask for a secret on the terminal and store it in the keyring' 'delete	remove a secret from the keyring'
     end
