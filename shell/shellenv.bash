@@ -14,10 +14,12 @@
 : "${__shellenv_ps1_seen=}" "${__shellenv_stamp_tried=}"
 : "${__shellenv_gone_expiry=}" "${__shellenv_gone_profile=}"
 : "${__shellenv_gone_stamp=}" "${__shellenv_gone_label=}" "${__shellenv_ps1=}" "${__shellenv_next_render=0}"
+: "${__shellenv_next=0}" "${__shellenv_status=0}"
 : "${SHELLENV_PROMPT_SEGMENT=}" "${SHELLENV_PROMPT_STATE=}"
 __shellenv_window=$__shellenv_warn_before
 ((__shellenv_refresh_before > __shellenv_window)) && __shellenv_window=$__shellenv_refresh_before
 ((__shellenv_warn_again > __shellenv_window)) && __shellenv_window=$__shellenv_warn_again
+__shellenv_never=9999999999  # __shellenv_next when no time can change anything
 
 # -- the command ---------------------------------------------------------------------------------------------
 
@@ -94,10 +96,25 @@ __shellenv_clear() {
 
 # -- the prompt hook -----------------------------------------------------------------------------------------
 
+# The fast path, taken on nearly every prompt: before __shellenv_next (epoch seconds: the next minute of
+# the segment, or the start of the window) with the same keys, folder and PS1 as at the last prompt, there
+# is nothing to do. It calls nothing and declares nothing. Without $EPOCHSECONDS (bash < 5) every prompt
+# takes the slow path, whose clock is printf's %(%s)T.
 __shellenv_precmd() {
-    local __shellenv_status=$? __shellenv_now __shellenv_left=0
-    __shellenv_dir_check
+    __shellenv_status=$?
+    [[ $PWD == "$__shellenv_dir_pwd" && -z $__shellenv_dir_found ]] || __shellenv_dir_check
+    if ((${EPOCHSECONDS:-__shellenv_never} >= __shellenv_next)) ||
+        [[ ${SHELLENV_EXPIRY-} != "$__shellenv_seen" || $PS1 != "$__shellenv_ps1_seen" ]]; then
+        __shellenv_update
+    fi
+    return "$__shellenv_status"
+}
+
+# Something may have changed: new keys, a new minute, the window, expiry, or PS1 set again.
+__shellenv_update() {
+    local __shellenv_now __shellenv_left=0 __shellenv_start
     [[ ${SHELLENV_EXPIRY-} == "$__shellenv_seen" ]] || __shellenv_new_keys
+    __shellenv_next=$__shellenv_never
     if [[ -n $__shellenv_expiry$__shellenv_gone_expiry ]]; then
         if [[ -n ${EPOCHSECONDS-} ]]; then
             __shellenv_now=$EPOCHSECONDS
@@ -106,10 +123,15 @@ __shellenv_precmd() {
         fi
         __shellenv_left=$((10#${__shellenv_expiry:-$__shellenv_gone_expiry} - __shellenv_now))
         if ((__shellenv_left <= __shellenv_window)); then
+            # Inside the window every prompt reads the stamp (no process), to pick up renewed keys.
             __shellenv_near
             __shellenv_render "$__shellenv_left"
-        elif ((__shellenv_now >= __shellenv_next_render)); then
-            __shellenv_render "$__shellenv_left"
+            __shellenv_next=0
+        else
+            ((__shellenv_now < __shellenv_next_render)) || __shellenv_render "$__shellenv_left"
+            __shellenv_start=$((__shellenv_now + __shellenv_left - __shellenv_window))
+            __shellenv_next=$((__shellenv_next_render < __shellenv_start ? __shellenv_next_render
+                : __shellenv_start))
         fi
     elif [[ -n $SHELLENV_PROMPT_SEGMENT ]]; then
         __shellenv_render 0
@@ -123,13 +145,13 @@ __shellenv_precmd() {
         fi
         __shellenv_ps1_seen=$PS1
     fi
-    return "$__shellenv_status"
+    return 0
 }
 
 # The keys changed (use, refresh, a pick-up, clear, or by hand): their warnings start afresh.
 __shellenv_new_keys() {
     __shellenv_seen=${SHELLENV_EXPIRY-}
-    __shellenv_warned=0 __shellenv_next_render=0
+    __shellenv_warned=0 __shellenv_next_render=0 __shellenv_next=0
     case $__shellenv_seen in
     '' | *[!0-9]*) __shellenv_expiry= ;;
     *)
