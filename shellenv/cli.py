@@ -76,7 +76,6 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from shellenv import shells
-    from shellenv.credentials import CONTRADICTING
 
     shell = shells.get(args.shell or _detect_shell())
     login = _login()
@@ -86,15 +85,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise UsageError("--cached needs a profile name")
     else:
         credentials = login.pick()
-    env = credentials.environment(stamp=str(login.cache.stamp_path(credentials.profile)))
-    unset = list(CONTRADICTING)
-    profile = login.config.profiles.get(credentials.profile)
-    if profile is not None and profile.auto_refresh:
-        env["SHELLENV_REFRESH"] = "auto"
-    else:
-        unset.append("SHELLENV_REFRESH")
     _write_credentials_file(login, credentials, args.credentials_file)
-    sys.stdout.write(shell.export(env, unset))
+    sys.stdout.write(shell.export(*login.shell_variables(credentials)))
     if not args.quiet:
         _say_active(login, credentials)
     return ExitCode.OK
@@ -131,10 +123,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     login = _login()
     credentials = login.credentials(profile, force=True)
     _write_credentials_file(login, credentials, args.credentials_file)
-    env = credentials.environment(stamp=str(login.cache.stamp_path(credentials.profile)))
-    from shellenv.credentials import CONTRADICTING
-
-    sys.stdout.write(shell.export(env, list(CONTRADICTING)))
+    sys.stdout.write(shell.export(*login.shell_variables(credentials)))
     _say_active(login, credentials)
     return ExitCode.OK
 

@@ -542,18 +542,7 @@ def _summary(credentials: Credentials) -> str:
 
 
 def _export_code(shell: Shell, login: Any, credentials: Credentials) -> str:
-    from shellenv.credentials import CONTRADICTING
-
-    env = credentials.environment(stamp=str(login.cache.stamp_path(credentials.profile)))
-    unset = list(CONTRADICTING)
-    profile = login.config.profiles.get(credentials.profile)
-    if profile is not None and profile.auto_refresh:
-        env["SHELLENV_REFRESH"] = "auto"
-    else:
-        unset.append("SHELLENV_REFRESH")
-    if not credentials.region:
-        unset += ["AWS_REGION", "AWS_DEFAULT_REGION"]
-    return shell.export(env, unset)
+    return shell.export(*login.shell_variables(credentials))
 
 
 def _clear_code(shell: Shell) -> str:

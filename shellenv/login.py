@@ -95,6 +95,22 @@ class Login:
         return self._assume(idp, role, assertion_text, assertion, profile.name, profile.region,
                             profile.duration)
 
+    def shell_variables(self, credentials: Credentials) -> tuple[dict[str, str], list[str]]:
+        """The variables a shell should hold for `credentials`, and those it must drop: the contradicting
+        ones, and whatever an earlier profile set that this one does not (its region, auto refresh)."""
+        from shellenv.credentials import CONTRADICTING
+
+        env = credentials.environment(stamp=str(self.cache.stamp_path(credentials.profile)))
+        unset = list(CONTRADICTING)
+        profile = self.config.profiles.get(credentials.profile)
+        if profile is not None and profile.auto_refresh:
+            env["SHELLENV_REFRESH"] = "auto"
+        else:
+            unset.append("SHELLENV_REFRESH")
+        if not credentials.region:
+            unset += ["AWS_REGION", "AWS_DEFAULT_REGION"]
+        return env, unset
+
     # -- a role picked by hand -----------------------------------------------------------------------------
 
     def pick(self) -> Credentials:
