@@ -143,12 +143,23 @@ def start(*, port: int = 0, state: Path | None = None) -> Sandbox:
         "sso": sso.make_portal_app(sso_state),
         "federation": federation.make_app(sts_app),
     }
+    if port:
+        _check_free(range(port + 1, port + 1 + len(apps)))
     for name, app in apps.items():
         offset = len(sandbox.servers) + 1
         sandbox.servers[name] = Server(app, port=port + offset if port else 0, host=HOST).start()
         sandbox.apps[name] = app
     sandbox.apps["sso-state"] = sso_state
     return sandbox
+
+
+def _check_free(ports: range) -> None:
+    """Raise OSError when one of `ports` is taken (werkzeug would print and exit instead)."""
+    import socket
+
+    for number in ports:
+        with socket.socket() as probe:
+            probe.bind((HOST, number))
 
 
 @contextlib.contextmanager
@@ -165,14 +176,20 @@ def main(args: argparse.Namespace) -> int:
         from shellenv.sandbox import demo
 
         return demo.main()
-    sandbox = start(port=args.port, state=args.state)
+    try:
+        sandbox = start(port=args.port, state=args.state)
+    except OSError as exc:
+        from shellenv.errors import UsageError
+
+        raise UsageError(f"cannot listen on 127.0.0.1 ports {args.port + 1}-{args.port + 6}: {exc.strerror}; "
+                         "pass --port N for other ports, or --port 0 for free ones") from None
     sys.stdout.write(sandbox.config())
     sys.stdout.flush()
     config_path = paths.config_file()
     exports = " ".join(f"{k}={v}" for k, v in sandbox.environment().items())
     for line in (
         "the sandbox is running on 127.0.0.1:",
-        *(f"  {name:<9} {server.url}" for name, server in sandbox.servers.items()),
+        *(f"  {name:<10} {server.url}" for name, server in sandbox.servers.items()),
         f"save the config above as {config_path} (or point SHELLENV_CONFIG at it), then in another shell:",
         f"  export {exports}",
         "  shellenv use dev-admin",
