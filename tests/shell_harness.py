@@ -125,6 +125,7 @@ class Session:
         argv = [*(wrapper or []), *argv]
         self.child = pexpect.spawn(argv[0], argv[1:], env=self.env, cwd=str(home), encoding="utf-8",
                                    codec_errors="replace", timeout=timeout, dimensions=(50, 250))
+        self._sent = ""
         self.first = self._prompt()
 
     def _prompt(self) -> Prompt:
@@ -137,7 +138,17 @@ class Session:
 
     def run(self, line: str = "") -> Prompt:
         """Type a command line, wait for the next prompt; `output` holds what came after the line itself."""
+        self.send(line)
+        return self.wait()
+
+    def send(self, line: str = "") -> None:
+        """Type a command line and return at once: with wait(), several shells can run a line together."""
         self.child.sendline(line)
+        self._sent = line
+
+    def wait(self) -> Prompt:
+        """The next prompt after send(), as run() reports it."""
+        line = self._sent
         prompt = self._prompt()
         output = prompt.output
         # The line editor echoes the line, possibly redrawn several times: skip to after its last echo.
