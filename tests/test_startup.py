@@ -116,3 +116,38 @@ def test_hook_init_loads_no_heavy_library(shell: str) -> None:
 
     assert "__shellenv_prog" in stdout
     assert sorted(roots(modules) & set(HEAVY)) == []
+
+
+# -- the lazy loggers of the start-up path still log -------------------------------------------------------
+
+
+@pytest.mark.usefixtures("cached")
+def test_verbose_cache_hit_tells_the_decision_on_stderr_only() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    once = subprocess.run([sys.executable, "-m", "shellenv", "-v", "export", "--shell", "bash", PROFILE],
+                          capture_output=True, text=True, env=env, timeout=60)
+    twice = subprocess.run([sys.executable, "-m", "shellenv", "-vv", "export", "--shell", "bash", PROFILE],
+                           capture_output=True, text=True, env=env, timeout=60)
+
+    assert f"shellenv: cache hit for {PROFILE}: " in once.stderr
+    assert f"shellenv[shellenv.login]: cache hit for {PROFILE}: " in twice.stderr
+    assert "startup-secret" not in once.stderr + twice.stderr
+    for done in (once, twice):
+        assert done.returncode == 0
+        assert all(line.startswith(("export ", "unset ")) for line in done.stdout.splitlines())
+
+
+def test_log_capture_sees_the_lazy_loggers(home: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    # Straight to the module's logger: an earlier `cli.main` in this process may have stopped the
+    # `shellenv` tree from propagating to the root, where the capture listens.
+    logger = logging.getLogger("shellenv.cache")
+    logger.addHandler(caplog.handler)
+    try:
+        assert KeyCache().load("nowhere") is None
+    finally:
+        logger.removeHandler(caplog.handler)
+
+    assert "cache miss for nowhere: nothing cached" in caplog.text
