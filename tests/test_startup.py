@@ -140,7 +140,7 @@ def test_verbose_cache_hit_tells_the_decision_on_stderr_only() -> None:
 def test_log_capture_sees_the_lazy_loggers(home: Path, caplog: pytest.LogCaptureFixture) -> None:
     import logging
 
-    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="shellenv.cache")
     # Straight to the module's logger: an earlier `cli.main` in this process may have stopped the
     # `shellenv` tree from propagating to the root, where the capture listens.
     logger = logging.getLogger("shellenv.cache")
