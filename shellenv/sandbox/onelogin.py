@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shellenv.sandbox import world
+from shellenv.sandbox.control import Faults, SandboxClock, parse_fault
 
 log = logging.getLogger(__name__)
 
@@ -216,22 +217,6 @@ class _Login:
     codes: dict[int, str] = field(default_factory=dict)  # device id -> code sent by SMS or email
 
 
-@dataclass
-class _Rule:
-    path: str
-    status: int | None
-    times: int | None
-    delay: float
-    retry_after: int
-
-    def matches(self, path: str) -> bool:
-        if self.path == "*":
-            return True
-        if self.path.endswith("*"):
-            return path.startswith(self.path[:-1])
-        return path == self.path
-
-
 class _Answer(Exception):
     """An error answer, in the calling version's shape."""
 
@@ -281,8 +266,8 @@ class OneLoginEmulator:
         self.client = (client_id, client_secret)
         self.state_seconds = state_seconds
         self.mfa_bypass_ips = frozenset(mfa_bypass_ips)
-        self._clock = clock
-        self._sleep = sleep
+        self.clock = SandboxClock(clock)
+        self.faults = Faults(sleep)
         self._lock = threading.Lock()
         self.reset()
 
@@ -294,11 +279,11 @@ class OneLoginEmulator:
             self.outbox: list[dict[str, Any]] = []
             self._tokens: dict[str, float] = {}
             self._logins: dict[str, _Login] = {}
-            self._rules: list[_Rule] = []
-            self._offset = 0.0
+        self.faults.clear()
+        self.clock.reset()
 
     def now(self) -> float:
-        return self._clock() + self._offset
+        return self.clock.now()
 
     # -- WSGI --------------------------------------------------------------------------------------
 
@@ -315,7 +300,7 @@ class OneLoginEmulator:
             return self._control(request)
         version = 1 if path.startswith("/api/1/") else 2
         try:
-            self._apply_rules(path)
+            self._inject_fault(path)
             return self._route(request, path, version)
         except _Answer as answer:
             return _error(answer, version)
@@ -338,21 +323,13 @@ class OneLoginEmulator:
             return self._otp_devices(path)
         raise _Answer(404, "Not found")
 
-    def _apply_rules(self, path: str) -> None:
-        with self._lock:
-            rule = next((r for r in self._rules if r.matches(path)), None)
-            if rule is not None and rule.times is not None:
-                rule.times -= 1
-                if rule.times <= 0:
-                    self._rules.remove(rule)
-        if rule is None:
+    def _inject_fault(self, path: str) -> None:
+        fault = self.faults.take(path)
+        if fault is None or fault.status is None:
             return
-        if rule.delay:
-            self._sleep(rule.delay)
-        if rule.status is not None:
-            headers = {"Retry-After": str(rule.retry_after)} if rule.status == 429 else {}
-            text = TOO_MANY if rule.status == 429 else _NAMES.get(rule.status, "Error")
-            raise _Answer(rule.status, text, headers=headers)
+        headers = {"Retry-After": str(fault.retry_after)} if fault.status == 429 else {}
+        text = TOO_MANY if fault.status == 429 else _NAMES.get(fault.status, "Error")
+        raise _Answer(fault.status, text, headers=headers)
 
     def _count(self, name: str) -> None:
         with self._lock:
@@ -569,32 +546,16 @@ class OneLoginEmulator:
             self.reset()
             return _json_response({"reset": True})
         if parts == ["clock"] and method == "POST":
-            with self._lock:
-                self._offset += float(_json(request).get("advance", 0))
-                return _json_response({"offset": self._offset})
+            advance = float(_json(request).get("advance", 0))
+            return _json_response({"offset": self.clock.advance(advance)})
         if parts == ["fail"] and method == "POST":
-            return self._add_rule(_json(request))
+            return _json_response({"rules": self.faults.add(parse_fault(_json(request)))})
         if parts == ["fail"] and method == "DELETE":
-            with self._lock:
-                self._rules.clear()
+            self.faults.clear()
             return _json_response({"rules": 0})
         if len(parts) == 3 and parts[0] == "push" and parts[2] in ("approve", "deny") and method == "POST":
             return self._answer_push(parts[1], parts[2])
         return _json_response({"message": "no such sandbox endpoint"}, 404)
-
-    def _add_rule(self, body: dict[str, Any]) -> Any:
-        status = body.get("status")
-        times = body.get("times", 1)
-        rule = _Rule(
-            path=str(body.get("path", "*")),
-            status=int(status) if status is not None else None,
-            times=int(times) if times is not None else None,
-            delay=float(body.get("delay", 0)),
-            retry_after=int(body.get("retry_after", 30)),
-        )
-        with self._lock:
-            self._rules.append(rule)
-            return _json_response({"rules": len(self._rules)})
 
     def _answer_push(self, state_token: str, verdict: str) -> Any:
         with self._lock:
