@@ -2,17 +2,20 @@
 direnv's hook (in a folder with no .envrc), measured in the same run; and the processes an ordinary prompt
 starts, counted with strace in real interactive shells.
 
-    python bench/prompt.py [--prompts 20000] [--direnv-prompts 300]
+    python bench/prompt.py [--prompts 20000] [--direnv-prompts 300] [--rounds 3]
 
-Each figure is the best of three runs of N calls of the hook function inside one shell process (bash and
-zsh time themselves with $EPOCHREALTIME; fish has no clock, so its loop is timed from outside, less the
-same loop with no calls).
+Each figure is the best of the rounds; within a round every hook of a shell is measured once, so a busy
+moment of the machine falls on all of them alike. A measure is N calls of the hook function in one shell
+process: wall time (bash and zsh time their loop with $EPOCHREALTIME; fish has no clock, so its loop is
+timed from outside, less the same script with no calls) and CPU time (user + system of the shell and its
+children, less the script with no calls), which a loaded machine disturbs less.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -30,6 +33,7 @@ PROGRAM = str(Path(sys.executable).parent / "shellenv")
 HOOKS = {  # the function each hook runs on a prompt
     "empty": "__bench_empty",
     "shellenv": "__shellenv_precmd",
+    "shellenv-nokeys": "__shellenv_precmd",
     "shellenv-window": "__shellenv_precmd",
     "direnv": {"bash": "_direnv_hook", "zsh": "_direnv_hook", "fish": "__direnv_export_eval"},
 }
@@ -43,7 +47,7 @@ def setup_code(shell: str, hook: str, stamp: Path) -> str:
     os.utime(stamp, (expiry, expiry))
     env = {"SHELLENV_PROFILE": "dev", "SHELLENV_EXPIRY": str(expiry), "SHELLENV_STAMP": str(stamp),
            "AWS_ACCESS_KEY_ID": "ASIABENCH"}
-    code = [shells.get(shell).export(env)]
+    code = [] if hook == "shellenv-nokeys" else [shells.get(shell).export(env)]
     if hook.startswith("shellenv"):
         code.append(shells.get(shell).hook(PROGRAM, {}))
     elif hook == "direnv":
@@ -53,39 +57,46 @@ def setup_code(shell: str, hook: str, stamp: Path) -> str:
     return "\n".join(code)
 
 
-def per_prompt_us(shell: str, hook: str, calls: int, folder: Path) -> float:
+def per_prompt_us(shell: str, hook: str, calls: int, folder: Path) -> tuple[float, float]:
+    """Wall and CPU microseconds per call of the hook's function, from N calls and from none."""
     function = HOOKS[hook] if isinstance(HOOKS[hook], str) else HOOKS[hook][shell]
     script = folder / f"bench.{shell}"
     setup = setup_code(shell, hook, folder / "stamp")
-    if shell in ("bash", "zsh"):
-        loop = (f"{'zmodload zsh/datetime' if shell == 'zsh' else ''}\n"
-                f"__t0=$EPOCHREALTIME; for ((__i = 0; __i < {calls}; __i++)); do {function}; done\n"
-                f"__t1=$EPOCHREALTIME; echo $(( ${{__t1/./}} - ${{__t0/./}} ))\n")
-        script.write_text(setup + "\n" + loop)
-        if shell == "bash":
-            argv, unit = ["bash", "--norc", "--noprofile", str(script)], 1.0
-        else:  # zsh's $EPOCHREALTIME has nanoseconds
-            argv, unit = ["zsh", "-f", str(script)], 1e-3
-        best = min(int(_run(argv, folder)) for _ in range(3))
-        return best * unit / calls
-    timings = []
+    measured = {}
     for n in (calls, 0):
-        script.write_text(setup + f"\nfor __i in (seq {n}); {function}; end\n")
-        argv = ["fish", "--no-config", str(script)]
-        runs = []
-        for _ in range(3):
-            start = time.perf_counter()
-            _run(argv, folder)
-            runs.append(time.perf_counter() - start)
-        timings.append(min(runs))
-    return (timings[0] - timings[1]) * 1e6 / calls
+        if shell == "fish":
+            script.write_text(setup + f"\nfor __i in (seq {n}); {function}; end\n")
+            argv = ["fish", "--no-config", str(script)]
+        else:
+            loop = (f"{'zmodload zsh/datetime' if shell == 'zsh' else ''}\n"
+                    f"__t0=$EPOCHREALTIME; for ((__i = 0; __i < {n}; __i++)); do {function}; done\n"
+                    f"__t1=$EPOCHREALTIME; echo $(( ${{__t1/./}} - ${{__t0/./}} ))\n")
+            script.write_text(setup + "\n" + loop)
+            argv = (["bash", "--norc", "--noprofile", str(script)] if shell == "bash"
+                    else ["zsh", "-f", str(script)])
+        measured[n] = _run(argv, folder)
+    (wall, cpu, said), (empty_wall, empty_cpu, _) = measured[calls], measured[0]
+    if shell == "bash":
+        wall = int(said) * 1e-6
+    elif shell == "zsh":  # $EPOCHREALTIME has nanoseconds in zsh
+        wall = int(said) * 1e-9
+    else:
+        wall -= empty_wall
+    return wall * 1e6 / calls, (cpu - empty_cpu) * 1e6 / calls
 
 
-def _run(argv: list[str], folder: Path) -> str:
+def _run(argv: list[str], folder: Path) -> tuple[float, float, str]:
+    """Wall seconds, CPU seconds (the shell and its children) and the last line the script printed."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SHELLENV_", "DIRENV_"))}
     env["HOME"] = str(folder)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
     done = subprocess.run(argv, cwd=folder, env=env, capture_output=True, text=True, check=True)
-    return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    out = done.stdout.strip()
+    return wall, cpu, out.splitlines()[-1] if out else ""
 
 
 def processes_per_prompt(shell: str, hook: str, folder: Path, prompts: int = 5) -> float:
@@ -111,29 +122,35 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--prompts", type=int, default=20000)
     parser.add_argument("--direnv-prompts", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     have = {tool: shutil.which(tool) is not None for tool in ("bash", "zsh", "fish", "direnv", "strace")}
-    print(f"{'shell':<6} {'hook':<16} {'µs/prompt':>10} {'processes/prompt':>17}")
+    hooks = [h for h in HOOKS if h != "direnv" or have["direnv"]]
+    print(f"{'shell':<6} {'hook':<16} {'wall µs':>9} {'cpu µs':>9} {'processes/prompt':>17}")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for shell in ("bash", "zsh", "fish"):
             if not have[shell]:
                 print(f"{shell:<6} (not installed)")
                 continue
-            results = {}
-            for hook in ("empty", "shellenv", "shellenv-window", "direnv"):
-                if hook == "direnv" and not have["direnv"]:
-                    continue
-                calls = args.direnv_prompts if hook == "direnv" else args.prompts
-                if shell == "fish":
-                    calls = max(calls // 10, 100)
-                micros = per_prompt_us(shell, hook, calls, folder)
+            best: dict[str, tuple[float, float]] = {}
+            for _ in range(args.rounds):
+                for hook in hooks:
+                    calls = args.direnv_prompts if hook == "direnv" else args.prompts
+                    if shell == "fish":
+                        calls = max(calls // 10, 100)
+                    wall, cpu = per_prompt_us(shell, hook, calls, folder)
+                    old = best.get(hook, (wall, cpu))
+                    best[hook] = (min(old[0], wall), min(old[1], cpu))
+            for hook in hooks:
                 forks = processes_per_prompt(shell, hook, folder) if have["strace"] else float("nan")
-                results[hook] = micros
-                print(f"{shell:<6} {hook:<16} {micros:>10.1f} {forks:>17.1f}", flush=True)
-            if "direnv" in results:
-                print(f"{shell:<6} direnv / shellenv: {results['direnv'] / results['shellenv']:.0f}x "
-                      f"(in the warning window: {results['direnv'] / results['shellenv-window']:.0f}x)")
+                wall, cpu = best[hook]
+                print(f"{shell:<6} {hook:<16} {wall:>9.1f} {cpu:>9.1f} {forks:>17.1f}", flush=True)
+            if "direnv" in best:
+                ratios = [f"{name} {best['direnv'][0] / best[name][0]:.0f}x wall, "
+                          f"{best['direnv'][1] / best[name][1]:.0f}x cpu"
+                          for name in ("shellenv", "shellenv-nokeys", "shellenv-window")]
+                print(f"{shell:<6} direnv / " + "; ".join(ratios))
 
 
 if __name__ == "__main__":
