@@ -30,6 +30,7 @@ Test endpoints (the sandbox's own, never in Okta):
                                               password (any string, to test unknown states)
   GET  /__sandbox/stats                       counters; `logins` counts session tokens issued
   POST /__sandbox/fail                        {"path", "status", "times"}: the next matching calls fail
+                                              (after "delay" seconds; a delay alone only slows them)
   POST /__sandbox/clock                       {"advance": seconds}
   POST /__sandbox/reset                       everything back to the start
   GET  /__sandbox/info                        the public constants below
@@ -57,6 +58,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shellenv.sandbox import saml, world
+from shellenv.sandbox.control import Faults, SandboxClock, parse_fault
 
 log = logging.getLogger(__name__)
 
@@ -261,20 +263,6 @@ class _DeviceCode:
     last_poll: float = 0.0
 
 
-@dataclass
-class _Rule:
-    path: str
-    status: int
-    times: int
-
-    def matches(self, path: str) -> bool:
-        if self.path == "*":
-            return True
-        if self.path.endswith("*"):
-            return path.startswith(self.path[:-1])
-        return path == self.path
-
-
 class _Answer(Exception):
     """An error answer in Okta's JSON shape."""
 
@@ -314,7 +302,8 @@ class OktaEmulator:
         self._initial_people = people
         self.apps = apps if apps is not None else dict(APPS)
         self._initial_settings = {**SETTINGS, **(settings or {})}
-        self._clock = clock
+        self.clock = SandboxClock(clock)
+        self.faults = Faults()
         self._lock = threading.Lock()
         self._jwt_key = secrets.token_bytes(32)
         self.reset()
@@ -338,11 +327,11 @@ class OktaEmulator:
             self._device_codes: dict[str, _DeviceCode] = {}
             self._tokens: dict[str, tuple[str, str]] = {}  # token -> (kind, login)
             self._web_sso: dict[str, tuple[str, str, float]] = {}  # token -> (login, app, until)
-            self._rules: list[_Rule] = []
-            self._offset = 0.0
+        self.faults.clear()
+        self.clock.reset()
 
     def now(self) -> float:
-        return self._clock() + self._offset
+        return self.clock.now()
 
     # -- WSGI ----------------------------------------------------------------------------------------
 
@@ -361,7 +350,7 @@ class OktaEmulator:
         device = request.cookies.get("DT") or _device_token(request) or secrets.token_urlsafe(24)
         request.environ["sandbox.device"] = device
         try:
-            self._apply_rules(path)
+            self._inject_fault(path)
             response = self._route(request, path)
         except _Answer as answer:
             response = _error(answer)
@@ -405,21 +394,17 @@ class OktaEmulator:
                          '<input name="username"><input name="password" type="password"></form>')
         raise _Answer(404, "E0000007", f"Not found: Resource not found: {path} (GenericResource)")
 
-    def _apply_rules(self, path: str) -> None:
-        with self._lock:
-            rule = next((r for r in self._rules if r.matches(path)), None)
-            if rule is None:
-                return
-            rule.times -= 1
-            if rule.times <= 0:
-                self._rules.remove(rule)
-        if rule.status == 429:
+    def _inject_fault(self, path: str) -> None:
+        fault = self.faults.take(path)
+        if fault is None or fault.status is None:
+            return
+        if fault.status == 429:
             reset = int(self.now()) + 60
             raise _Answer(429, "E0000047",
                           "API call exceeded rate limit due to too many requests.",
                           headers={"X-Rate-Limit-Limit": "600", "X-Rate-Limit-Remaining": "0",
                                    "X-Rate-Limit-Reset": str(reset)})
-        raise _Answer(rule.status, "E0000009", "Internal Server Error")
+        raise _Answer(fault.status, "E0000009", "Internal Server Error")
 
     def _count(self, name: str, by: int = 1) -> None:
         with self._lock:
@@ -941,14 +926,9 @@ class OktaEmulator:
             self.reset()
             return _json_response({"reset": True})
         if parts == ["clock"] and method == "POST":
-            with self._lock:
-                self._offset += float(body.get("advance", 0))
-            return _json_response({"offset": self._offset})
+            return _json_response({"offset": self.clock.advance(float(body.get("advance", 0)))})
         if parts == ["fail"] and method == "POST":
-            with self._lock:
-                self._rules.append(_Rule(str(body.get("path", "*")), int(body.get("status", 500)),
-                                         int(body.get("times", 1))))
-            return _json_response({"rules": len(self._rules)})
+            return _json_response({"rules": self.faults.add(parse_fault(body, default_status=500))})
         if parts == ["settings"] and method == "POST":
             unknown = set(body) - set(SETTINGS)
             if unknown:
