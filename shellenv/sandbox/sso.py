@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shellenv.sandbox import world
+from shellenv.sandbox.control import Fault, Faults
 
 log = logging.getLogger(__name__)
 
@@ -113,12 +114,6 @@ class Token:
     revoked: bool = False
 
 
-@dataclass
-class Fault:
-    error: str
-    count: int
-
-
 def mint_keys(account_id: str, role_name: str, lifetime: int) -> dict[str, str]:
     """Keys shaped like AWS's temporary keys; the default when no STS key store is shared."""
     alphabet = string.ascii_uppercase + string.digits
@@ -208,7 +203,7 @@ class SsoState:
         self.devices: dict[str, Device] = {}
         self.tokens: dict[str, Token] = {}
         self.refresh_tokens: dict[str, str] = {}  # refresh token -> its access token
-        self.faults: dict[str, list[Fault]] = {}
+        self.faults = Faults()
         self.issued_keys: list[str] = []  # access key IDs handed out, newest last
 
     # -- test hooks --------------------------------------------------------------------------------
@@ -241,11 +236,10 @@ class SsoState:
             return [d.user_code for d in self.devices.values() if d.status == "pending"]
 
     def fail(self, operation: str, error: str, count: int = 1) -> None:
-        """Answer the next `count` calls of `operation` (e.g. "ListAccounts") with `error`."""
+        """Answer the next `count` calls of `operation` (e.g. "ListAccounts"; "*": any) with `error`."""
         if error not in ERROR_STATUS:
             raise ValueError(f"unknown error {error!r}; one of {sorted(ERROR_STATUS)}")
-        with self.lock:
-            self.faults.setdefault(operation, []).append(Fault(error, count))
+        self.faults.add(Fault(operation, ERROR_STATUS[error], times=count, error=error))
 
     def expire(self, what: str) -> int:
         """Expire now every access token, refresh token, device code or client registration."""
@@ -281,14 +275,9 @@ class SsoState:
             self.auto_approve = False
 
     def _take_fault(self, operation: str) -> None:
-        with self.lock:
-            queue = self.faults.get(operation)
-            if not queue:
-                return
-            fault = queue[0]
-            fault.count -= 1
-            if fault.count <= 0:
-                queue.pop(0)
+        fault = self.faults.take(operation)
+        if fault is None:
+            return
         self.stats[f"faults.{operation}"] += 1
         raise ApiError(fault.error, f"injected {fault.error}")
 
