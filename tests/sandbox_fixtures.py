@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
-import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,26 +16,8 @@ from typing import Any
 import pytest
 
 from shellenv.sandbox import federation, saml, sts, world
+from shellenv.sandbox.control import SandboxClock
 from shellenv.sandbox.serve import Server
-
-
-class SandboxClock:
-    """The emulators' clock: real time plus an offset a test may move to expire things."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        return time.time() + self.offset
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self.offset += seconds
-
-    def reset(self) -> None:
-        with self._lock:
-            self.offset = 0.0
 
 
 @dataclass
