@@ -514,15 +514,18 @@ def _detect_shell() -> str:
 
 def _program_path() -> str:
     """The absolute path of this program, for the hook to call without depending on PATH."""
-    import shutil
-
     candidates = []
     if os.path.basename(sys.argv[0]) == "shellenv":
         candidates.append(sys.argv[0])
-    candidates += [str(Path(sys.executable).parent / "shellenv"), shutil.which("shellenv") or ""]
+    candidates.append(str(Path(sys.executable).parent / "shellenv"))
     for candidate in candidates:
-        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return os.path.abspath(candidate)
+    import shutil  # only now: every new shell runs `init`, and shutil costs milliseconds to import
+
+    found = shutil.which("shellenv")
+    if found:
+        return os.path.abspath(found)
     raise UsageError("cannot find the installed `shellenv` program; install the package with pip first")
 
 
