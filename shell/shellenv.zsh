@@ -13,7 +13,8 @@ zmodload -F zsh/datetime p:EPOCHSECONDS
 : "${__shellenv_ps1_seen=}" "${__shellenv_stamp_tried=}"
 : "${__shellenv_gone_expiry=}" "${__shellenv_gone_profile=}"
 : "${__shellenv_gone_stamp=}" "${__shellenv_gone_label=}" "${__shellenv_ps1=}" "${__shellenv_next_render=0}"
-: "${__shellenv_next=0}" "${__shellenv_status=0}"
+: "${__shellenv_next=0}" "${__shellenv_status=0}" "${__shellenv_watch=}" "${__shellenv_watched=}"
+: "${__shellenv_stamped=}"
 : "${SHELLENV_PROMPT_SEGMENT=}" "${SHELLENV_PROMPT_STATE=}"
 __shellenv_window=$__shellenv_warn_before
 ((__shellenv_refresh_before > __shellenv_window)) && __shellenv_window=$__shellenv_refresh_before
@@ -89,37 +90,50 @@ __shellenv_clear() {
 
 # -- the prompt hook -----------------------------------------------------------------------------------------
 
-# The fast path, taken on nearly every prompt: before __shellenv_next (epoch seconds: the next minute of
-# the segment, or the start of the window) with the same keys, folder and PROMPT as at the last prompt,
-# there is nothing to do. It calls nothing and declares nothing (locals and emulate cost more than the
-# comparisons); zsh restores $? after a hook anyway, but a direct caller gets it back too.
+# The fast path, taken on nearly every prompt: before __shellenv_next (epoch seconds: the segment's next
+# minute, or the next warning, refresh or expiry) with the same keys, folder and PROMPT as at the last
+# prompt, there is nothing to do; inside the window, one `read` of the stamp too. It declares nothing and
+# calls no function (locals and emulate cost more than the comparisons); zsh restores $? after a hook
+# anyway, but a direct caller gets it back too.
 __shellenv_precmd() {
     __shellenv_status=$?
     [[ $PWD == "$__shellenv_dir_pwd" && -z $__shellenv_dir_found ]] || __shellenv_dir_check
     if ((EPOCHSECONDS >= __shellenv_next)) ||
         [[ ${SHELLENV_EXPIRY-} != "$__shellenv_seen" || $PROMPT != "$__shellenv_ps1_seen" ]]; then
         __shellenv_update
+    elif [[ -n $__shellenv_watch ]]; then
+        # Inside the window: keys renewed elsewhere change the stamp.
+        { read -r __shellenv_stamped <"$__shellenv_watch"; } 2>/dev/null
+        [[ $__shellenv_stamped == "$__shellenv_watched" ]] || __shellenv_update
     fi
     return __shellenv_status
 }
 
 # Something may have changed: new keys, a new minute, the window, expiry, or PROMPT set again.
 __shellenv_update() {
-    local __shellenv_now=$EPOCHSECONDS __shellenv_left=0 __shellenv_start
+    local __shellenv_now=$EPOCHSECONDS __shellenv_left=0 __shellenv_stamped='' __shellenv_before
     [[ ${SHELLENV_EXPIRY-} == "$__shellenv_seen" ]] || __shellenv_new_keys
-    __shellenv_next=$__shellenv_never
+    __shellenv_next=$__shellenv_never __shellenv_watch=''
     if [[ -n $__shellenv_expiry$__shellenv_gone_expiry ]]; then
         __shellenv_left=$((10#${__shellenv_expiry:-$__shellenv_gone_expiry} - __shellenv_now))
         if ((__shellenv_left <= __shellenv_window)); then
-            # Inside the window every prompt reads the stamp (no process), to pick up renewed keys.
+            # Inside the window the fast path reads the stamp too (no process), to pick up renewed keys.
             __shellenv_near
             __shellenv_render "$__shellenv_left"
-            __shellenv_next=0
+            __shellenv_watch=${SHELLENV_STAMP:-$__shellenv_gone_stamp} __shellenv_watched=$__shellenv_stamped
         else
             ((__shellenv_now < __shellenv_next_render)) || __shellenv_render "$__shellenv_left"
-            __shellenv_start=$((__shellenv_now + __shellenv_left - __shellenv_window))
-            __shellenv_next=$((__shellenv_next_render < __shellenv_start ? __shellenv_next_render
-                : __shellenv_start))
+        fi
+        # The next moment anything changes: the segment's next minute (or second), or the next of the
+        # warnings, the refresh and expiry still ahead. Expired keys change no more.
+        if ((__shellenv_left > 0)); then
+            __shellenv_next=$__shellenv_next_render
+            for __shellenv_before in "$__shellenv_warn_before" "$__shellenv_warn_again" \
+                "$__shellenv_refresh_before" 0; do
+                ((__shellenv_left > __shellenv_before &&
+                    __shellenv_now + __shellenv_left - __shellenv_before < __shellenv_next)) &&
+                    __shellenv_next=$((__shellenv_now + __shellenv_left - __shellenv_before))
+            done
         fi
     elif [[ -n $SHELLENV_PROMPT_SEGMENT ]]; then
         __shellenv_render 0
@@ -150,10 +164,10 @@ __shellenv_new_keys() {
 }
 
 # Inside the window: pick up keys renewed elsewhere, start a background refresh, warn, clear expired keys.
-# Uses the caller's __shellenv_left and updates it.
+# Uses the caller's __shellenv_left and updates it; sets the caller's __shellenv_stamped.
 __shellenv_near() {
     emulate -L zsh
-    local __shellenv_stamp=${SHELLENV_STAMP:-$__shellenv_gone_stamp} __shellenv_stamped=
+    local __shellenv_stamp=${SHELLENV_STAMP:-$__shellenv_gone_stamp}
     local __shellenv_profile=${SHELLENV_PROFILE:-$__shellenv_gone_profile}
     if [[ -n $__shellenv_stamp ]]; then
         { read -r __shellenv_stamped <"$__shellenv_stamp"; } 2>/dev/null
