@@ -99,6 +99,25 @@ def test_keys_renewed_elsewhere_are_picked_up_at_the_next_prompt(shell: str, hom
     session.close()
 
 
+def test_keys_renewed_after_expiry_are_picked_up(shell: str, home: Path) -> None:
+    """Expired keys were cleared; a login elsewhere (here: the cache written anew) brings the profile back."""
+    from shellenv.cache import KeyCache
+
+    session = open_session(shell, home)
+    stamp = str(KeyCache().stamp_path("dev"))
+    prompt = session.run(keys_line(shell, int(time.time()) - 5, stamp=stamp))
+    assert "removed from this shell" in prompt.output and EXPIRED + "aws:dev expired" in prompt.segment
+    assert lines(session.run("")) == []
+
+    cache_keys("dev", 7200, key="ASIARENEWED")
+    prompt = session.run("")
+    assert re.fullmatch(r"shellenv: renewed keys for dev picked up \(valid (1h59m|2h00m)\)",
+                        "".join(lines(prompt)))
+    assert re.search(re.escape(OK) + r"aws:dev (1h59m|2h00m)", prompt.segment)
+    assert session.environment("AWS_ACCESS_KEY_ID") == {"AWS_ACCESS_KEY_ID": "ASIARENEWED"}
+    session.close()
+
+
 def test_prompt_off_leaves_the_prompt_alone_but_keeps_the_variables(shell: str, home: Path) -> None:
     session = open_session(shell, home, shell_table="prompt = false")
     prompt = session.run(keys_line(shell, int(time.time()) + 7000))
