@@ -11,10 +11,9 @@ import contextlib
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import quote
 
 from shellenv import logs, paths
 from shellenv.credentials import Credentials
@@ -26,6 +25,7 @@ log = logs.get_logger(__name__)
 
 LOCK_POLL_SECONDS = 0.2
 LOCK_WAIT_SECONDS = 600.0  # a login with a push to approve can take minutes
+RENDERED_SHELLS = ("bash", "zsh", "fish")
 STALE_TEMP_SECONDS = 60.0  # a write takes milliseconds: an older temp file lost its writer
 
 
@@ -90,9 +90,15 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+_FILE_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~@+=,")
+
+
 def file_key(name: str) -> str:
-    """A profile name as a safe file name (profile names may hold '/', ':' or anything else)."""
-    return quote(name, safe="-_.@+=,") or "_"
+    """A profile name as a safe file name (names may hold '/', ':' or anything else): other bytes are
+    %-escaped, as urllib.parse.quote(name, safe="-_.@+=,") would, without its import on every start."""
+    key = "".join(char if char in _FILE_SAFE else "".join(f"%{byte:02X}" for byte in char.encode())
+                  for char in name)
+    return key or "_"
 
 
 class KeyCache:
@@ -123,15 +129,36 @@ class KeyCache:
             return None
         return credentials
 
-    def store(self, credentials: Credentials) -> None:
+    def rendered_path(self, profile: str, shell: str) -> Path:
+        """Shell code that puts the profile's keys in `shell`, which the hook sources on a cached `use`."""
+        return self.root / f"{file_key(profile)}.{shell}"
+
+    def note_path(self, profile: str) -> Path:
+        """The line the hook says after such a `use`: "profile: role in account"."""
+        return self.root / f"{file_key(profile)}.note"
+
+    def store(self, credentials: Credentials, rendered: Mapping[str, str] | None = None,
+              note: str | None = None) -> None:
+        """Cache the keys; with `rendered` (shell name -> code) and `note`, also what the hook needs to
+        serve a `use` without starting the program. The stamp goes last: shells watch it."""
         body = json.dumps(credentials.to_json(), indent=2).encode() + b"\n"
         write_private(self.path(credentials.profile), body)
+        for shell in RENDERED_SHELLS:
+            path = self.rendered_path(credentials.profile, shell)
+            if rendered and shell in rendered and note:
+                write_private(path, rendered[shell].encode())
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+        if rendered and note:
+            write_private(self.note_path(credentials.profile), f"{note}\n".encode())
         expiry = credentials.expiry_epoch
         write_private(self.stamp_path(credentials.profile), f"{expiry}\n".encode(), mtime=expiry)
         log.debug("cached %s for %s", credentials.describe(), credentials.profile)
 
     def remove(self, profile: str) -> None:
-        for path in (self.path(profile), self.stamp_path(profile)):
+        rendered = [self.rendered_path(profile, shell) for shell in RENDERED_SHELLS]
+        for path in (self.stamp_path(profile), *rendered, self.note_path(profile), self.path(profile)):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
 

@@ -481,10 +481,7 @@ def _rfc3339(timestamp: Any) -> str:
 def _say_active(login: Any, credentials: Any) -> None:
     from shellenv.terminal import Terminal
 
-    account = credentials.account_alias or credentials.account_id
-    role = credentials.role_arn.split(":role/", 1)[-1]
-    Terminal().message(f"{credentials.profile}: {role} in {account}, "
-                       f"valid {_duration_words(credentials.seconds_left())}")
+    Terminal().message(f"{credentials.summary()}, valid {_duration_words(credentials.seconds_left())}")
 
 
 def _duration_words(seconds: float) -> str:

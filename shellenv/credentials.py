@@ -127,6 +127,11 @@ class Credentials(NamedTuple):
         known = set(cls._fields)
         return cls(**{k: v for k, v in data.items() if k in known})
 
+    def summary(self) -> str:
+        """For the user: "dev-admin: team/Admin in acme-dev"."""
+        role = self.role_arn.split(":role/", 1)[-1]
+        return f"{self.profile}: {role} in {self.account_alias or self.account_id}"
+
     def describe(self) -> str:
         """For logs: which role, which key (masked), how long it lasts."""
         minutes = int(self.seconds_left() // 60)

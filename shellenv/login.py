@@ -53,7 +53,7 @@ class Login:
                 if cached:
                     return cached
             credentials = self._login(profile)
-            self.cache.store(credentials)
+            self.store(credentials)
         return credentials
 
     def _cached(self, profile_name: str, min_validity: float) -> Credentials | None:
@@ -95,6 +95,20 @@ class Login:
         return self._assume(idp, role, assertion_text, assertion, profile.name, profile.region,
                             profile.duration)
 
+    def store(self, credentials: Credentials) -> None:
+        """Cache new keys, with the shell code the hook sources to serve a later `use` of the profile
+        without starting this program. Not for a profile that also writes ~/.aws/credentials: only the
+        program does that."""
+        from shellenv import shells
+
+        profile = self.config.profiles.get(credentials.profile)
+        if profile is not None and profile.credentials_file:
+            self.cache.store(credentials)
+            return
+        variables = self.shell_variables(credentials)
+        rendered = {name: shells.get(name).export(*variables) for name in shells.NAMES}
+        self.cache.store(credentials, rendered, credentials.summary())
+
     def shell_variables(self, credentials: Credentials) -> tuple[dict[str, str], list[str]]:
         """The variables a shell should hold for `credentials`, and those it must drop: the contradicting
         ones, and whatever an earlier profile set that this one does not (its region, auto refresh)."""
@@ -131,7 +145,7 @@ class Login:
         known = self.config.profiles.get(name)
         region, duration = (known.region, known.duration) if known else (None, None)
         credentials = self._assume(idp, role, assertion_text, assertion, name, region, duration)
-        self.cache.store(credentials)
+        self.store(credentials)
         return credentials
 
     def _account_label(self, account_id: str) -> str:
@@ -218,5 +232,5 @@ class Login:
         credentials = credentials._replace(
             profile=self._adhoc_name(chosen.account_id, chosen.role_name),
             account_alias=self.config.alias(chosen.account_id) or chosen.account_name, idp=idp.name)
-        self.cache.store(credentials)
+        self.store(credentials)
         return credentials
