@@ -18,8 +18,6 @@ from shellenv.errors import ExitCode, ShellenvError, UsageError
 
 log = logs.get_logger("shellenv")
 
-BACKGROUND_REFRESH_MARGIN = 120  # renewed keys must outlast the refresh window by this much
-
 EXAMPLES = {
     "init": 'eval "$(shellenv init bash)"       # in ~/.bashrc; zsh alike; fish: shellenv init fish | source',
     "use": "shellenv use dev-admin              # log in if needed, keys into this shell",
@@ -134,9 +132,10 @@ def _refresh_in_background(profile: str) -> int:
 
     login = _login(Terminal(tty_path="/nonexistent"))
     # Every open shell of the profile may start one of these: the first renews the keys under the login
-    # lock, the others find them renewed (good past the refresh window) and stop there.
-    window = login.config.shell.get("refresh_before", 600)
-    credentials = login.credentials(profile, min_validity=window + BACKGROUND_REFRESH_MARGIN)
+    # lock, the others find keys newer than the ones their shell holds and stop there.
+    held = os.environ.get("SHELLENV_EXPIRY", "")
+    credentials = login.credentials(profile, newer_than=int(held) if held.isdigit() else None,
+                                    force=not held.isdigit())
     _write_credentials_file(login, credentials, False)
     return ExitCode.OK
 

@@ -209,6 +209,7 @@ class _Reader:
         }
         accounts = self._accounts(data.get("accounts", {}))
         shell = self._shell(data.get("shell", {}))
+        self._check_refresh_window(shell, profiles)
         directories = tuple(self._directory(i, entry, profiles)
                             for i, entry in enumerate(data.get("directory", [])))
         if any(idp.settings.get(key) not in (None, KEYRING) for idp in idps.values() for key in SECRET_KEYS):
@@ -295,6 +296,15 @@ class _Reader:
         return Profile(name, idp_name, role_arn, account_id, role_name, table.get("principal_arn"),
                        region, duration, table.get("auto_refresh", False),
                        table.get("credentials_file", False))
+
+    def _check_refresh_window(self, shell: Mapping[str, Any], profiles: Mapping[str, Profile]) -> None:
+        """Keys renewed inside the refresh window would be renewed again at once, in a loop of logins."""
+        for profile in profiles.values():
+            if profile.auto_refresh and profile.duration and shell["refresh_before"] * 2 > profile.duration:
+                raise self.fail("shell", "refresh_before",
+                                f"{shell['refresh_before']} s is more than half of the {profile.duration} s "
+                                f"keys of [profile.{profile.name}], which refreshes automatically; "
+                                "lower it or lengthen that profile's duration")
 
     def _accounts(self, table: Any) -> dict[str, str]:
         if not isinstance(table, dict):

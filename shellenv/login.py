@@ -35,10 +35,15 @@ class Login:
     # -- profiles ------------------------------------------------------------------------------------------
 
     def credentials(self, profile_name: str, *, force: bool = False, cached_only: bool = False,
-                    min_validity: float = MIN_VALIDITY_SECONDS) -> Credentials:
-        """Keys for a profile of the config (or an ad-hoc one from an earlier pick, found in the cache)."""
+                    min_validity: float = MIN_VALIDITY_SECONDS,
+                    newer_than: int | None = None) -> Credentials:
+        """Keys for a profile of the config (or an ad-hoc one from an earlier pick, found in the cache).
+
+        With `newer_than` (an expiry in epoch seconds), cached keys count only when they expire later:
+        keys that another process renewed, rather than the ones the caller already has.
+        """
         if not force:
-            cached = self._cached(profile_name, min_validity)
+            cached = self._cached(profile_name, min_validity, newer_than)
             if cached:
                 return cached
         if cached_only:
@@ -49,16 +54,20 @@ class Login:
         with self.cache.login_lock(profile_name, self.terminal):
             if not force:
                 # Another process may have logged in while we waited for the lock.
-                cached = self._cached(profile_name, min_validity)
+                cached = self._cached(profile_name, min_validity, newer_than)
                 if cached:
                     return cached
             credentials = self._login(profile)
             self.store(credentials)
         return credentials
 
-    def _cached(self, profile_name: str, min_validity: float) -> Credentials | None:
+    def _cached(self, profile_name: str, min_validity: float,
+                newer_than: int | None = None) -> Credentials | None:
         cached = self.cache.load(profile_name)
         if cached is None:
+            return None
+        if newer_than is not None and cached.expiry_epoch <= newer_than:
+            log.info("cache miss for %s: the keys are not newer than the shell's", profile_name)
             return None
         left = cached.seconds_left()
         if left < min_validity:
