@@ -252,7 +252,11 @@ class IdentityCenter:
         return call(self._access_token(stale=token))
 
     def _access_token(self, *, force_device: bool = False, stale: str | None = None) -> str:
-        with self._lock:  # list_roles asks from several threads: one sign-in serves them all
+        from shellenv.cache import KeyCache
+
+        # list_roles asks from several threads, and several shells may need the same sign-in at once:
+        # one device sign-in serves them all; the others wait, then read the token it cached.
+        with self._lock, KeyCache().login_lock(f"IAM Identity Center {self.start_url}", self.terminal):
             return self._access_token_locked(force_device=force_device, stale=stale)
 
     def _access_token_locked(self, *, force_device: bool, stale: str | None) -> str:
