@@ -21,6 +21,7 @@ __shellenv_window=$__shellenv_warn_before
 ((__shellenv_refresh_before > __shellenv_window)) && __shellenv_window=$__shellenv_refresh_before
 ((__shellenv_warn_again > __shellenv_window)) && __shellenv_window=$__shellenv_warn_again
 __shellenv_never=9999999999  # __shellenv_next when no time can change anything
+__shellenv_min_validity=300  # as login.MIN_VALIDITY_SECONDS: cached keys served must last this long
 
 # -- the command ---------------------------------------------------------------------------------------------
 
@@ -32,7 +33,7 @@ shellenv() {
             SHELLENV_SHELL=bash command "$__shellenv_prog" export "$@"
             return
         fi
-        __shellenv_eval export --shell bash "$@"
+        __shellenv_cached_use "$@" || __shellenv_eval export --shell bash "$@"
         ;;
     clear)
         shift
@@ -86,6 +87,54 @@ __shellenv_eval() {
         trap - INT
     fi
     return "$__shellenv_rc"
+}
+
+# `shellenv use NAME` served from the cache with no process: Python runs only when something must change.
+# The code sourced is the file the program wrote beside the keys, exactly what `shellenv export` prints.
+# Only when the config is older than that file (an edited config, say a new region, goes to the program),
+# the keys last __shellenv_min_validity more seconds (as for the program's cache hit), and the files and
+# their folder are the user's own; bash cannot see a mode without a process, and the folder is 0700.
+# Returns 1, having changed nothing, when the program must run.
+__shellenv_cached_use() {
+    # One name, spelt as its cache files are (other names are %-escaped there), and no flag. The characters
+    # are listed, not ranged: a range follows the locale's collation.
+    (($# == 1)) && [[ -n $1 && $1 != -* && -n ${HOME-} ]] || return 1
+    [[ $1 != *[!ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~@+=,-]* ]] || return 1
+    local __shellenv_config=${SHELLENV_CONFIG-} __shellenv_dir __shellenv_at='' __shellenv_now
+    local __shellenv_note='' __shellenv_text
+    if [[ -n $__shellenv_config ]]; then
+        [[ $__shellenv_config == /* ]] || return 1
+    elif [[ ${XDG_CONFIG_HOME-} == /* ]]; then
+        __shellenv_config=$XDG_CONFIG_HOME/shellenv/config.toml
+    else
+        __shellenv_config=$HOME/.config/shellenv/config.toml
+    fi
+    if [[ ${XDG_CACHE_HOME-} == /* ]]; then
+        __shellenv_dir=$XDG_CACHE_HOME/shellenv/sessions
+    else
+        __shellenv_dir=$HOME/.cache/shellenv/sessions
+    fi
+    local __shellenv_base=$__shellenv_dir/$1
+    [[ -O $__shellenv_dir && -f $__shellenv_base.bash && -O $__shellenv_base.bash &&
+        -O $__shellenv_base.note && -O $__shellenv_base.expiry && -f $__shellenv_config &&
+        $__shellenv_base.bash -nt $__shellenv_config ]] || return 1
+
+    { read -r __shellenv_at <"$__shellenv_base.expiry"; } 2>/dev/null
+    case $__shellenv_at in '' | *[!0-9]* | ????????????*) return 1 ;; esac
+    if [[ -n ${EPOCHSECONDS-} ]]; then
+        __shellenv_now=$EPOCHSECONDS
+    else
+        printf -v __shellenv_now '%(%s)T' -1
+    fi
+    ((10#$__shellenv_at - __shellenv_now >= __shellenv_min_validity)) || return 1
+    { read -r __shellenv_note <"$__shellenv_base.note"; } 2>/dev/null
+    [[ -n $__shellenv_note ]] || return 1
+
+    # shellcheck disable=SC1090  # the file is the program's output, found at run time
+    source "$__shellenv_base.bash" || return 1
+    __shellenv_new_keys
+    __shellenv_duration $((10#$__shellenv_at - __shellenv_now))
+    __shellenv_say "$__shellenv_note, valid $__shellenv_text"
 }
 
 __shellenv_clear() {

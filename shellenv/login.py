@@ -74,7 +74,32 @@ class Login:
             log.info("cache miss for %s: keys expire in %d s", profile_name, max(0, int(left)))
             return None
         log.info("cache hit for %s: %s", profile_name, cached.describe())
+        return self._as_configured(cached)
+
+    def _as_configured(self, cached: Credentials) -> Credentials:
+        """Cached keys as the config now describes their profile: an edited region holds without a new
+        login. The hook leaves a `use` to this program while the config is newer than the shell code
+        cached for it, so that code is written again here, and the next `use` is the hook's."""
+        profile = self.config.profiles.get(cached.profile)
+        if profile is None:
+            return cached
+        if profile.region and profile.region != cached.region:
+            log.info("region of %s is now %s", cached.profile, profile.region)
+            cached = cached._replace(region=profile.region)
+        if not profile.credentials_file and self._rendered_older_than_config(cached.profile):
+            self.store(cached)
         return cached
+
+    def _rendered_older_than_config(self, profile_name: str) -> bool:
+        """Missing shell code is not written here: a cache without it (older keys) makes no writes."""
+        from shellenv import shells
+
+        try:
+            rendered = min(self.cache.rendered_path(profile_name, name).stat().st_mtime_ns
+                           for name in shells.NAMES)
+            return rendered <= self.config.path.stat().st_mtime_ns
+        except OSError:
+            return False
 
     def _profile(self, name: str) -> Profile:
         if name in self.config.profiles:
