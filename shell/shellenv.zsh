@@ -20,6 +20,7 @@ __shellenv_window=$__shellenv_warn_before
 ((__shellenv_refresh_before > __shellenv_window)) && __shellenv_window=$__shellenv_refresh_before
 ((__shellenv_warn_again > __shellenv_window)) && __shellenv_window=$__shellenv_warn_again
 __shellenv_never=9999999999  # __shellenv_next when no time can change anything
+__shellenv_min_validity=300  # as login.MIN_VALIDITY_SECONDS: cached keys served must last this long
 
 # -- the command ---------------------------------------------------------------------------------------------
 
@@ -31,7 +32,7 @@ shellenv() {
             SHELLENV_SHELL=zsh command "$__shellenv_prog" export "$@"
             return
         fi
-        __shellenv_eval export --shell zsh "$@"
+        __shellenv_cached_use "$@" || __shellenv_eval export --shell zsh "$@"
         ;;
     clear)
         shift
@@ -79,6 +80,53 @@ __shellenv_eval() {
     [[ -n $__shellenv_code ]] || return 0
     trap '' INT
     eval "$__shellenv_code"
+}
+
+# `shellenv use NAME` served from the cache with no process: Python runs only when something must change.
+# The code sourced is the file the program wrote beside the keys, exactly what `shellenv export` prints.
+# Only when the config is older than that file (an edited config, say a new region, goes to the program),
+# the keys last __shellenv_min_validity more seconds (as for the program's cache hit), and the files and
+# their folder are the user's and writable by no one else (glob qualifiers: no process).
+# Returns 1, having changed nothing, when the program must run.
+__shellenv_cached_use() {
+    emulate -L zsh
+    # One name, spelt as its cache files are (other names are %-escaped there), and no flag. The characters
+    # are listed, not ranged: a range follows the locale's collation.
+    (($# == 1)) && [[ -n $1 && $1 != -* && -n ${HOME-} ]] || return 1
+    [[ $1 != *[^ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~@+=,-]* ]] || return 1
+    local __shellenv_config=${SHELLENV_CONFIG-} __shellenv_dir __shellenv_at='' __shellenv_note=''
+    local __shellenv_text __shellenv_base __shellenv_now=$EPOCHSECONDS
+    local -a __shellenv_own
+    if [[ -n $__shellenv_config ]]; then
+        [[ $__shellenv_config == /* ]] || return 1
+    elif [[ ${XDG_CONFIG_HOME-} == /* ]]; then
+        __shellenv_config=$XDG_CONFIG_HOME/shellenv/config.toml
+    else
+        __shellenv_config=$HOME/.config/shellenv/config.toml
+    fi
+    if [[ ${XDG_CACHE_HOME-} == /* ]]; then
+        __shellenv_dir=$XDG_CACHE_HOME/shellenv/sessions
+    else
+        __shellenv_dir=$HOME/.cache/shellenv/sessions
+    fi
+    __shellenv_base=$__shellenv_dir/$1
+    # Each name, kept if it is the user's (U) and neither group- nor world-writable (^IW).
+    __shellenv_own=($__shellenv_dir(N/U^IW) $__shellenv_base.zsh(N.U^IW) $__shellenv_base.note(N.U^IW)
+        $__shellenv_base.expiry(N.U^IW))
+    ((${#__shellenv_own} == 4)) || return 1
+    [[ -f $__shellenv_config && $__shellenv_base.zsh -nt $__shellenv_config ]] || return 1
+
+    { read -r __shellenv_at <$__shellenv_base.expiry; } 2>/dev/null
+    [[ $__shellenv_at == <-> && ${#__shellenv_at} -lt 12 ]] || return 1
+    ((10#$__shellenv_at - __shellenv_now >= __shellenv_min_validity)) || return 1
+    { read -r __shellenv_note <$__shellenv_base.note; } 2>/dev/null
+    [[ -n $__shellenv_note ]] || return 1
+
+    trap '' INT  # restored on return (emulate -L): the keys are never half set
+    source $__shellenv_base.zsh || return 1
+    __shellenv_new_keys
+    __shellenv_duration $((10#$__shellenv_at - __shellenv_now))
+    __shellenv_say "$__shellenv_note, valid $__shellenv_text"
 }
 
 __shellenv_clear() {
