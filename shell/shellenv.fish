@@ -20,6 +20,7 @@ set -q __shellenv_clock; or set -g __shellenv_clock ''
 set -q __shellenv_since; or set -g __shellenv_since 0
 set -q __shellenv_until; or set -g __shellenv_until 0
 set -g __shellenv_never 9999999999
+set -g __shellenv_min_validity 300 # as login.MIN_VALIDITY_SECONDS: cached keys served last this long
 set -g __shellenv_window \
     (math "max($__shellenv_warn_before, max($__shellenv_refresh_before, $__shellenv_warn_again))")
 set -g __shellenv_has_path 0
@@ -35,7 +36,8 @@ function shellenv --description 'shellenv: short-lived AWS keys in this shell'
                 command $__shellenv_prog export $argv[2..-1]
                 return
             end
-            __shellenv_eval export --shell fish $argv[2..-1]
+            __shellenv_cached_use $argv[2..-1]
+            or __shellenv_eval export --shell fish $argv[2..-1]
         case clear
             if __shellenv_asks_help $argv[2..-1]
                 command $__shellenv_prog clear $argv[2..-1]
@@ -79,6 +81,46 @@ function __shellenv_eval
     test -n "$code"; or return 0
     # The code's last lines erase variables that may not exist; that is no failure.
     printf '%s\n' $code | source
+    return 0
+end
+
+# `shellenv use NAME` served from the cache with no process: Python runs only when something must change.
+# The code sourced is the file the program wrote beside the keys, exactly what `shellenv export` prints.
+# Only when the config is older than that file (an edited config, say a new region, goes to the program),
+# the keys last __shellenv_min_validity more seconds (the stamp's mtime is their expiry), and the files and
+# their folder are the user's own; fish cannot see a mode without a process, and the folder is 0700.
+# Returns 1, having changed nothing, when the program must run.
+function __shellenv_cached_use
+    # One name, spelt as its cache files are (other names are %-escaped there), and no flag.
+    set -q argv[1]; and not set -q argv[2]; and test $__shellenv_has_path = 1 -a -n "$HOME"
+    and string match -qr '^[A-Za-z0-9._~@+=,][A-Za-z0-9._~@+=,-]*$' -- $argv[1]
+    or return 1
+    set -l config $SHELLENV_CONFIG
+    if test -n "$config"
+        string match -q '/*' -- $config; or return 1
+    else if string match -q '/*' -- "$XDG_CONFIG_HOME"
+        set config $XDG_CONFIG_HOME/shellenv/config.toml
+    else
+        set config $HOME/.config/shellenv/config.toml
+    end
+    set -l dir $HOME/.cache/shellenv/sessions
+    string match -q '/*' -- "$XDG_CACHE_HOME"; and set dir $XDG_CACHE_HOME/shellenv/sessions
+    set -l base $dir/$argv[1]
+    test -O $dir -a -f $base.fish -a -O $base.fish -a -O $base.note -a -O $base.expiry -a -f $config
+    and test $base.fish -nt $config
+    or return 1
+
+    # Seconds since the stamp's mtime, the expiry: negative while the keys are valid.
+    path mtime --relative -- $base.expiry | read -l since
+    and test "$since" -le -$__shellenv_min_validity
+    and read -l note <$base.note
+    and test -n "$note"
+    or return 1
+
+    # The code's last lines erase variables that may not exist; that is no failure.
+    source $base.fish
+    __shellenv_new_keys
+    __shellenv_say "$note, valid "(__shellenv_duration (math 0 - $since))
     return 0
 end
 
