@@ -1,5 +1,8 @@
 """Start-up bench: `shellenv use` on a cached profile beside bare Python and beside awsume, in one run.
 
+A cached `use` is served by the hook in the shell itself; the program runs only when something must change.
+Both are timed: the hook's `use` in a loop inside one bash (and zsh), and the program it would otherwise run.
+
 It times real processes in a throwaway HOME and prints a table; it never touches the user's files and
 never asserts anything (tests check what is imported, not how fast).
 
@@ -97,11 +100,13 @@ def seed_shellenv(home: Path, python: Path) -> None:
     config.parent.mkdir(parents=True, mode=0o700)
     config.write_text(CONFIG)
     expiry = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=8)).isoformat()
+    # As a login stores them: the keys, and the shell code and note the hook serves a cached `use` from.
     store = (
         "import datetime as dt, sys\n"
-        "from shellenv.cache import KeyCache\n"
+        "from shellenv import config\n"
         "from shellenv.credentials import Credentials\n"
-        "KeyCache().store(Credentials(access_key_id='ASIABENCHEXAMPLE0001',"
+        "from shellenv.login import Login\n"
+        "Login(config.load(), None).store(Credentials(access_key_id='ASIABENCHEXAMPLE0001',"
         " secret_access_key='bench-secret', session_token='bench-token',"
         " expiration=dt.datetime.fromisoformat(sys.argv[1]), role_arn=sys.argv[2],"
         f" profile={PROFILE!r}, region='eu-west-1', idp='corp'))\n"
@@ -168,12 +173,13 @@ def check_outputs(cases: dict[str, Case]) -> None:
     out = subprocess.run(export.argv, env=export.env, capture_output=True, text=True)
     if out.returncode != 0 or "export AWS_ACCESS_KEY_ID='ASIABENCHEXAMPLE0001'" not in out.stdout:
         raise SystemExit(f"bench: `shellenv export` did not serve the cached keys: {out.stderr.strip()}")
-    if "hook: use" in cases:
-        hook = cases["hook: use"]
-        probe = hook.argv[:-1] + [hook.argv[-1] + '; printf %s "$AWS_ACCESS_KEY_ID"']
-        out = subprocess.run(probe, env=hook.env, capture_output=True, text=True)
-        if out.stdout != "ASIABENCHEXAMPLE0001":
-            raise SystemExit(f"bench: the bash hook did not set the keys: {out.stderr.strip()}")
+    for name in ("hook: use", "hook: use, program"):
+        if name in cases:
+            hook = cases[name]
+            probe = hook.argv[:-1] + [hook.argv[-1] + '; printf %s "$AWS_ACCESS_KEY_ID"']
+            out = subprocess.run(probe, env=hook.env, capture_output=True, text=True)
+            if out.stdout != "ASIABENCHEXAMPLE0001":
+                raise SystemExit(f"bench: `{name}` did not set the keys: {out.stderr.strip()}")
     if "awsumepy" in cases:
         awsume = cases["awsumepy"]
         out = subprocess.run(awsume.argv, env=awsume.env, capture_output=True, text=True)
@@ -234,6 +240,69 @@ def report(cases: dict[str, Case], *, label: str, rounds: int) -> None:
         print(f"{text:<46}{wall:6.2f}x{cpu:6.2f}x")
 
 
+# -- the hook's `use`, timed inside one shell ------------------------------------------------------------
+
+# N calls of `shellenv use PROFILE` in one shell, less N turns of an empty loop, timed with $EPOCHREALTIME:
+# no process per call. The program is /bin/false here, so a `use` that the hook did not serve fails the run.
+IN_SHELL = {
+    "bash": """
+. "$1"; __shellenv_prog=/bin/false; n=$2
+shellenv use "$3" || exit 1
+s=${EPOCHREALTIME//[!0-9]/}; for ((i = 0; i < n; i++)); do :; done; e=${EPOCHREALTIME//[!0-9]/}
+empty=$((e - s))
+s=${EPOCHREALTIME//[!0-9]/}
+for ((i = 0; i < n; i++)); do shellenv use "$3" || exit 1; done
+e=${EPOCHREALTIME//[!0-9]/}
+printf '%s\n' "$(((e - s - empty) * 1000 / n))"
+""",
+    "zsh": """
+. "$1"; zmodload -F zsh/datetime p:EPOCHREALTIME; __shellenv_prog=/bin/false; n=$2
+shellenv use "$3" || exit 1
+s=$EPOCHREALTIME; for ((i = 0; i < n; i++)); do :; done; e=$EPOCHREALTIME
+empty=$((e - s))
+s=$EPOCHREALTIME
+for ((i = 0; i < n; i++)); do shellenv use "$3" || exit 1; done
+e=$EPOCHREALTIME
+printf '%d\n' $(((e - s - empty) * 1e9 / n))
+""",
+}
+
+
+def in_shell(shell: str, program: Path, env: dict[str, str], *, calls: int, rounds: int) -> list[float]:
+    """Milliseconds per `shellenv use PROFILE` inside one shell, one figure per round (one shell each)."""
+    binary = shutil.which(shell)
+    if binary is None:
+        return []
+    hook = Path(env["HOME"]) / f"hook.{shell}"
+    hook.write_text(subprocess.run([str(program), "init", shell, "--no-prompt"], env=env, check=True,
+                                   capture_output=True, text=True).stdout)
+    argv = [binary, "-f" if shell == "zsh" else "--norc", "-c", IN_SHELL[shell], shell, str(hook),
+            str(calls), PROFILE]
+    figures = []
+    for _ in range(rounds):
+        done = subprocess.run(argv, env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise SystemExit(f"bench: the {shell} hook did not serve `shellenv use {PROFILE}`")
+        figures.append(int(done.stdout) / 1e6)  # nanoseconds per call
+    return figures
+
+
+def report_in_shell(figures: dict[str, list[float]], cases: dict[str, Case], calls: int) -> None:
+    if not any(figures.values()):
+        return
+    python = median_ms(cases["python -c pass"])
+    program = net_ms(cases, "hook: use, program") if "hook: use, program" in cases else None
+    print(f"\nhook `shellenv use {PROFILE}`, cached, in-shell: {calls} calls per shell, median of "
+          f"{len(next(iter(figures.values())))} shells")
+    print(f"{'shell':<8}{'ms/call':>10}{'/ python -c pass':>19}{'/ program path':>17}")
+    for shell, samples in figures.items():
+        if not samples:
+            continue
+        per_call = statistics.median(samples)
+        versus = f"{per_call / program:16.3f}x" if program else ""
+        print(f"{shell:<8}{per_call:10.3f}{per_call / python:18.3f}x{versus}")
+
+
 # -- the cases --------------------------------------------------------------------------------------------
 
 
@@ -261,6 +330,11 @@ def build_cases(python: Path, home: Path, awsume: Path | None, awsume_home: Path
         cases["hook: use"] = Case("hook: use", [bash, "--norc", "--noprofile", "-c",
                                                 f"{loaded}; shellenv use {PROFILE}"], env,
                                   minus="hook: loaded")
+        # A flag leaves the `use` to the program: what the hook costs when something must change.
+        cases["hook: use, program"] = Case(
+            "hook: use, program",
+            [bash, "--norc", "--noprofile", "-c", f"{loaded}; shellenv use --cached {PROFILE}"], env,
+            minus="hook: loaded")
     if awsume:
         awsume_env = clean_env(awsume_home, awsume.parent)
         cases["awsumepy"] = Case("awsumepy", [str(awsume), PROFILE], awsume_env)
@@ -281,6 +355,10 @@ def main() -> int:
     parser.add_argument("--awsume-venv", type=Path, default=AWSUME_VENV,
                         help=f"where awsume lives or is installed (default {AWSUME_VENV})")
     parser.add_argument("--no-awsume", action="store_true", help="leave awsume out")
+    parser.add_argument("--calls", type=int, default=2000,
+                        help="`shellenv use` calls per shell for the in-shell figure (default 2000)")
+    parser.add_argument("--shell-rounds", type=int, default=5,
+                        help="shells started for the in-shell figure, the median is kept (default 5)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="shellenv-bench-") as scratch:
@@ -301,8 +379,12 @@ def main() -> int:
         cases = build_cases(python, home, awsume, awsume_home)
         say(f"timing {len(cases)} commands, {args.rounds} rounds; shellenv from {python.parent}")
         measure(cases, args.rounds, args.warmup)
+        env = clean_env(home, python.parent)
+        figures = {shell: in_shell(shell, python.parent / "shellenv", env, calls=args.calls,
+                                   rounds=args.shell_rounds) for shell in ("bash", "zsh")}
         label = f"{args.install} install ({python.parent})"
         report(cases, label=label, rounds=args.rounds)
+        report_in_shell(figures, cases, args.calls)
     return 0
 
 
