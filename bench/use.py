@@ -228,16 +228,21 @@ def report(cases: dict[str, Case], *, label: str, rounds: int) -> None:
         cpu_net = f"{net_ms(cases, case.name, cpu=True):8.1f}" if case.minus else ""
         print(f"{case.name:<24}{walls}{wall_net}{cpus}{cpu_net}")
 
-    print(f"\n{'ratio (medians)':<46}{'wall':>7}{'cpu':>7}")
+    print(f"\n{'ratio (medians)':<52}{'wall':>9}{'cpu':>9}")
     ratios = [("shellenv export / python -c pass (target <= 3)", "shellenv export", "python -c pass")]
+    if "hook: use" in cases:
+        ratios.append(("hook use in bash (net) / python -c pass", "hook: use",
+                       "python -c pass"))
     if "awsumepy" in cases:
         ratios.append(("awsumepy / shellenv export (target >= 5)", "awsumepy", "shellenv export"))
     if "hook: use" in cases and "awsume wrapper" in cases:
         ratios.append(("awsume in bash / shellenv use in bash (net)", "awsume wrapper", "hook: use"))
+        ratios.append(("awsume in bash / shellenv use in bash, program (net)", "awsume wrapper",
+                       "hook: use, program"))
     for text, top, bottom in ratios:
         wall = net_ms(cases, top) / net_ms(cases, bottom)
         cpu = net_ms(cases, top, cpu=True) / net_ms(cases, bottom, cpu=True)
-        print(f"{text:<46}{wall:6.2f}x{cpu:6.2f}x")
+        print(f"{text:<52}{wall:8.2f}x{cpu:8.2f}x")
 
 
 # -- the hook's `use`, timed inside one shell ------------------------------------------------------------
