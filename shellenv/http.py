@@ -59,8 +59,8 @@ def request(http: requests.Session, method: str, url: str, *, what: str, **kwarg
         raise NetworkError(f"request to {what} failed: {_reason(exc)}") from None
     log.debug("%s %s -> %d", method, url, response.status_code)
     if response.status_code == 429:
-        retry = response.headers.get("Retry-After")
-        when = f"in {retry} seconds" if retry and retry.isdigit() else "later"
+        wait = _retry_after(response.headers)
+        when = f"in {wait} seconds" if wait is not None else "later"
         raise RateLimitedError(f"{what} says too many requests; try again {when}")
     if response.status_code >= 500:
         raise ServiceError(f"{what} had a server error (HTTP {response.status_code}); try again later")
@@ -75,6 +75,19 @@ def json_body(response: requests.Response, *, what: str) -> Any:
         raise ServiceError(
             f"{what} answered HTTP {response.status_code} with something that is not JSON"
         ) from None
+
+
+def _retry_after(headers: Any) -> int | None:
+    """Seconds to wait, from Retry-After (OneLogin, AWS) or Okta's X-Rate-Limit-Reset (an epoch time)."""
+    import time
+
+    retry = headers.get("Retry-After", "")
+    if retry.isdigit():
+        return int(retry)
+    reset = headers.get("X-Rate-Limit-Reset", "")
+    if reset.isdigit():
+        return max(1, int(reset) - int(time.time()))
+    return None
 
 
 def _reason(exc: BaseException) -> str:
