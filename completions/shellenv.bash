@@ -175,8 +175,16 @@ _shellenv() {
         compopt -o filenames 2>/dev/null
         mapfile -t COMPREPLY < <(compgen -f -- "$cur")
         ;;
-    @*) mapfile -t COMPREPLY < <(compgen -W "$(command "${__shellenv_prog:-shellenv}" __complete \
-        "${spec#@}" 2>/dev/null)" -- "$cur") ;;
+    @*)
+        # Names from the config, matched as plain text and quoted for the command line: compgen -W
+        # would expand a `$( )` in a name, and an unquoted name would run it at Enter.
+        COMPREPLY=()
+        while IFS= read -r word; do
+            [[ $word == "$cur"* ]] || continue
+            printf -v word '%q' "$word"
+            COMPREPLY+=("$word")
+        done < <(command "${__shellenv_prog:-shellenv}" __complete "${spec#@}" 2>/dev/null)
+        ;;
     *) mapfile -t COMPREPLY < <(compgen -W "$spec" -- "$cur") ;;
     esac
 }
