@@ -640,6 +640,8 @@ def _display_available() -> bool:
 
 
 def _default_browser(url: str) -> None:
-    import webbrowser
+    """The sign-in page in a browser, as for IAM Identity Center: SHELLENV_NO_BROWSER is honoured, and the
+    launcher (and the browser it starts) write to stderr, never into the stdout the shell evals."""
+    from shellenv.providers.sso import open_browser
 
-    webbrowser.open(url)
+    open_browser(url)
