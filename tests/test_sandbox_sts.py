@@ -449,6 +449,15 @@ def test_the_signer_is_kept_private_and_reused(tmp_path):
     assert "PRIVATE KEY" not in repr(first)
 
 
+def test_the_signer_s_new_parent_folders_are_private_too(tmp_path):
+    cache_folder = tmp_path / "cache" / "shellenv"
+
+    saml.Signer.load_or_create(cache_folder / "sandbox")
+
+    # `shellenv sandbox` is often the first thing to create the cache: doctor must find it 0700.
+    assert stat.S_IMODE(os.stat(cache_folder).st_mode) == 0o700
+
+
 def test_the_form_page_escapes_what_it_embeds():
     page = saml.form_page("abc+/=", action='https://x.test/a?b=1&c="2"', relay_state="<r>")
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
+from shellenv import cache
 from shellenv.sandbox import world
 
 log = logging.getLogger(__name__)
@@ -94,7 +95,9 @@ class Signer:
         folder = Path(folder)
         path = folder / KEY_FILE
         if not path.exists():
-            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            # Not mkdir(parents=True): the cache folder it may create would get the umask's 0755,
+            # and `shellenv doctor` then rightly calls the whole cache open to others.
+            cache.private_dir(folder)
             signer = cls.generate()
             _create_private(path, signer.key_pem + signer.cert_pem)
         data = path.read_bytes()
