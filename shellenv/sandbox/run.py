@@ -183,14 +183,21 @@ def main(args: argparse.Namespace) -> int:
 
         raise UsageError(f"cannot listen on 127.0.0.1 ports {args.port + 1}-{args.port + 6}: {exc.strerror}; "
                          "pass --port N for other ports, or --port 0 for free ones") from None
+    saved = _make_private_if_a_file(sys.stdout)
     sys.stdout.write(sandbox.config())
     sys.stdout.flush()
     config_path = paths.config_file()
     exports = " ".join(f"{k}={v}" for k, v in sandbox.environment().items())
+    if saved is None:
+        where = f"save the config above as {config_path} (or point SHELLENV_CONFIG at it)"
+    elif saved == config_path:
+        where = f"wrote the config to {saved} (mode 600: it holds a client secret)"
+    else:
+        where = f"wrote the config to {saved} (mode 600); point SHELLENV_CONFIG at it"
     for line in (
         "the sandbox is running on 127.0.0.1:",
         *(f"  {name:<10} {server.url}" for name, server in sandbox.servers.items()),
-        f"save the config above as {config_path} (or point SHELLENV_CONFIG at it), then in another shell:",
+        f"{where}, then in another shell:",
         f"  export {exports}",
         "  shellenv use dev-admin",
         f"password: {world.ALICE_PASSWORD}   TOTP seed: {world.ALICE_TOTP_SECRET} "
@@ -204,6 +211,28 @@ def main(args: argparse.Namespace) -> int:
         stop.wait()
     sandbox.stop()
     return 0
+
+
+def _make_private_if_a_file(stream: Any) -> Path | None:
+    """chmod 600 the file stdout is redirected to, as shellenv wants of a config holding a secret.
+
+    `shellenv sandbox > config.toml` creates the file with the umask's mode (0644), and shellenv
+    would then refuse that config. A pipe or a terminal is left alone (None); a file's path is
+    returned when the system can say it (Linux's /proc), else the name "the file".
+    """
+    import stat
+
+    try:
+        fd = stream.fileno()
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        os.fchmod(fd, 0o600)
+    except (OSError, ValueError, AttributeError):
+        return None
+    try:
+        return Path(os.readlink(f"/proc/self/fd/{fd}"))
+    except OSError:
+        return Path("the file")
 
 
 def temporary_home() -> tempfile.TemporaryDirectory[str]:
