@@ -132,7 +132,7 @@ def test_google_authenticator_code_from_the_stored_seed(okta_sandbox: Any) -> No
 
 
 def test_okta_verify_code_typed_at_the_prompt(okta_sandbox: Any) -> None:
-    run = Run(okta_sandbox, [("Code from Okta Verify code", totp(emulator.OKTA_VERIFY_SEED))],
+    run = Run(okta_sandbox, [("Code from Okta Verify: $", totp(emulator.OKTA_VERIFY_SEED))],
               mfa="okta-totp", totp_secret=None)
     assert run().destination == AWS
     assert totp(emulator.OKTA_VERIFY_SEED) not in run.stderr
@@ -200,7 +200,7 @@ def test_yubikey_otp(okta_sandbox: Any) -> None:
 
 
 def test_factor_picker_lists_only_factors_a_terminal_can_use(okta_sandbox: Any) -> None:
-    script = [("Pick", "Google"), ("Code from Google", totp(emulator.GOOGLE_SEED))]
+    script = [("Pick", "Google"), ("Code from Google Authenticator: $", totp(emulator.GOOGLE_SEED))]
     run = Run(okta_sandbox, script, mfa=None, totp_secret=None)
     run()
     assert "Okta Verify push to Alice's iPhone" in run.screen
@@ -218,7 +218,8 @@ def test_a_mistyped_code_may_be_typed_again(okta_sandbox: Any) -> None:
 
 def test_three_wrong_codes_end_the_login(okta_sandbox: Any) -> None:
     script = [("Code from", "000001"), ("Code from", "000002"), ("Code from", "000003")]
-    fails(MfaError, Run(okta_sandbox, script, totp_secret=None), "refused 3 codes")
+    fails(MfaError, Run(okta_sandbox, script, totp_secret=None),
+          "refused 3 codes from Google Authenticator; run this again")
 
 
 def test_a_wrong_stored_seed_is_not_retried(okta_sandbox: Any) -> None:

@@ -282,8 +282,9 @@ class Okta:
     def _enter_code(self, tx: dict[str, Any], factor: dict[str, Any], url: str,
                     params: dict[str, str], label: str) -> dict[str, Any]:
         stored = self.secrets.totp_code() if factor.get("factorType") == TOTP else None
+        source = label.removesuffix(" code")  # "Code from Okta Verify", not "... Okta Verify code"
         for attempt in range(1, CODE_ATTEMPTS + 1):
-            code = stored or self.secrets.ask_code(label)
+            code = stored or self.secrets.ask_code(source)
             try:
                 return self._api(url, {"stateToken": tx["stateToken"], "passCode": code},
                                  params=params)
@@ -292,7 +293,7 @@ class Okta:
                     raise MfaError("Okta refused the code made from the stored totp_secret; "
                                    "check the seed and this computer's clock") from None
                 if attempt == CODE_ATTEMPTS:
-                    raise MfaError(f"Okta refused {CODE_ATTEMPTS} codes from {label}; run this "
+                    raise MfaError(f"Okta refused {CODE_ATTEMPTS} codes from {source}; run this "
                                    "again with a fresh code") from None
                 self.terminal.message("Okta refused that code; try again")
         raise AssertionError("unreachable")
