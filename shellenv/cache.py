@@ -30,14 +30,42 @@ STALE_TEMP_SECONDS = 60.0  # a write takes milliseconds: an older temp file lost
 
 
 def private_dir(path: Path) -> Path:
-    """Create `path` (and parents) as 0700 folders; tighten it if it exists with looser modes."""
+    """Create `path` (and parents) as 0700 folders; tighten it if it exists with looser modes.
+
+    ConfigError when `path`, or a folder between shellenv's cache folder and it, belongs to another user:
+    its owner could swap what shellenv keeps there (a cache folder someone else made first, say).
+    """
     # mkdir(parents=True) would give the missing parents the umask's mode (0755), not 0700.
     for folder in [*reversed(path.parents), path]:
         if not folder.exists():
             folder.mkdir(mode=0o700, exist_ok=True)
+    root = paths.cache_dir()
+    for folder in [path, *(f for f in path.parents if f == root or root in f.parents)]:
+        _check_owner(folder)
     if path.stat().st_mode & 0o077:
         os.chmod(path, 0o700)
     return path
+
+
+def _check_owner(folder: Path) -> None:
+    owner = folder.stat().st_uid
+    if owner != os.getuid():
+        from shellenv.errors import ConfigError
+
+        cache = paths.cache_dir()
+        where = ", or set XDG_CACHE_HOME to a folder of yours" if cache in (folder, *folder.parents) else ""
+        raise ConfigError(f"{folder} belongs to another user (uid {owner}), who could swap the files "
+                          f"shellenv keeps there; remove it{where}")
+
+
+def read_private(path: Path) -> bytes:
+    """The bytes of a file shellenv wrote, or OSError: a file of another user, or one that others may
+    write to, was not written by shellenv for this user and counts as missing."""
+    with open(path, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if info.st_uid != os.getuid() or info.st_mode & 0o022:
+            raise PermissionError(f"{path.name} is not the user's own")
+        return handle.read()
 
 
 def write_private(path: Path, data: bytes, *, mtime: float | None = None) -> None:
@@ -116,7 +144,7 @@ class KeyCache:
 
     def load(self, profile: str) -> Credentials | None:
         try:
-            data = json.loads(self.path(profile).read_bytes())
+            data = json.loads(read_private(self.path(profile)))
             credentials = Credentials.from_json(data)
         except FileNotFoundError:
             log.debug("cache miss for %s: nothing cached", profile)
@@ -175,7 +203,7 @@ class KeyCache:
 
     def load_path(self, path: Path) -> Credentials | None:
         try:
-            return Credentials.from_json(json.loads(path.read_bytes()))
+            return Credentials.from_json(json.loads(read_private(path)))
         except (OSError, ValueError, KeyError, TypeError):
             return None
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from shellenv import logs, paths
-from shellenv.cache import write_private
+from shellenv.cache import read_private, write_private
 from shellenv.errors import ConfigError, NotFoundError, ShellenvError
 
 if TYPE_CHECKING:
@@ -76,10 +76,11 @@ class TrustStore:
         return self.root / "deny" / _digest(os.fsencode(path))
 
     def state(self, path: str, content: bytes) -> str:
-        """'denied', 'allowed', 'changed' (allowed once, edited since) or 'new'."""
-        if self._deny_path(path).exists():
+        """'denied', 'allowed', 'changed' (allowed once, edited since) or 'new'. Only the user's own
+        entries count: one that another user could write says nothing."""
+        if _own_entry(self._deny_path(path)):
             return "denied"
-        if self._allow_path(path, content).exists():
+        if _own_entry(self._allow_path(path, content)):
             return "allowed"
         return "changed" if self._allows_of(path) else "new"
 
@@ -107,7 +108,7 @@ class TrustStore:
         found = []
         for entry in folder.iterdir():
             with contextlib.suppress(OSError):
-                if entry.read_bytes() == wanted:
+                if read_private(entry) == wanted:
                     found.append(entry)
         return found
 
@@ -135,6 +136,14 @@ class TrustStore:
             with contextlib.suppress(OSError):
                 if entry.stat().st_ctime < limit:  # a marker's mtime is a file's, its ctime its last use
                     entry.unlink()
+
+
+def _own_entry(path: Path) -> bool:
+    try:
+        read_private(path)
+    except OSError:
+        return False
+    return True
 
 
 # -- rules: project files and [[directory]] patterns --------------------------------------------------------
