@@ -743,7 +743,9 @@ def _parser_for(argv: list[str]) -> argparse.ArgumentParser:
 
 
 def _print_error(exc: ShellenvError) -> None:
-    print(f"shellenv: {exc.message}", file=sys.stderr)
+    from shellenv.terminal import printable  # a message may quote an IdP's words
+
+    print(f"shellenv: {printable(exc.message)}", file=sys.stderr)
 
 
 def _setup_logging(verbose: int, debug: bool) -> None:

@@ -141,7 +141,10 @@ class Login:
             return
         variables = self.shell_variables(credentials)
         rendered = {name: shells.get(name).export(*variables) for name in shells.NAMES}
-        self.cache.store(credentials, rendered, credentials.summary())
+        from shellenv.terminal import printable
+
+        # The hook prints the note as it is: an account name from the IdP must not reach it raw.
+        self.cache.store(credentials, rendered, printable(credentials.summary()))
 
     def shell_variables(self, credentials: Credentials) -> tuple[dict[str, str], list[str]]:
         """The variables a shell should hold for `credentials`, and those it must drop: the contradicting

@@ -15,6 +15,16 @@ from typing import TextIO
 from shellenv.errors import Interrupted, NeedsLoginError
 
 TTY_PATH = "/dev/tty"
+# C0 controls, DEL and C1 controls: a terminal obeys them (OSC 52 sets the clipboard, CSI moves the cursor).
+_CONTROLS = frozenset([*range(32), *range(0x7F, 0xA0)])
+
+
+def printable(text: str) -> str:
+    """`text` with its control characters written as \\xNN: words from an IdP (a page title, an error, an
+    account name) are shown to the user, never obeyed by the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(f"\\x{ord(c):02x}" if ord(c) in _CONTROLS else c for c in text)
 
 
 class Terminal:
@@ -30,16 +40,16 @@ class Terminal:
     def message(self, text: str) -> None:
         """One line for the user, on stderr."""
         self._clear_status()
-        print(f"shellenv: {text}", file=self._stderr, flush=True)
+        print(f"shellenv: {printable(text)}", file=self._stderr, flush=True)
 
     def status(self, text: str) -> None:
         """A line that the next status or message replaces, such as 'waiting for push approval... 12s'."""
         if self._stderr.isatty():
-            self._stderr.write(f"\r\033[2Kshellenv: {text}")
+            self._stderr.write(f"\r\033[2Kshellenv: {printable(text)}")
             self._stderr.flush()
             self._status_shown = True
         else:
-            print(f"shellenv: {text}", file=self._stderr, flush=True)
+            print(f"shellenv: {printable(text)}", file=self._stderr, flush=True)
 
     def _clear_status(self) -> None:
         if self._status_shown:
@@ -68,9 +78,9 @@ class Terminal:
         with self._open_tty(why) as tty:
             try:
                 if secret:
-                    answer = _read_hidden(tty, prompt)
+                    answer = _read_hidden(tty, printable(prompt))
                 else:
-                    tty.write(prompt)
+                    tty.write(printable(prompt))
                     answer = tty.readline()
                     if not answer:
                         raise Interrupted("no answer: the terminal was closed")
@@ -88,7 +98,7 @@ class Terminal:
             return 0
         self._clear_status()
         width = len(str(len(options)))
-        lines = [prompt] + [f"  {i:>{width}}) {text}" for i, text in enumerate(options, 1)]
+        lines = [prompt] + [f"  {i:>{width}}) {printable(text)}" for i, text in enumerate(options, 1)]
         with self._open_tty(why) as tty:
             tty.write("\n".join(lines) + "\n")
             tty.flush()
