@@ -26,6 +26,24 @@ __shellenv_min_validity=300  # as login.MIN_VALIDITY_SECONDS: cached keys served
 # -- the command ---------------------------------------------------------------------------------------------
 
 shellenv() {
+    # The program's own flags may come first (`shellenv -v use NAME`): they go after the verb, which decides
+    # what the hook does (otherwise `-v refresh` would print the keys on the terminal instead of setting them).
+    local -a __shellenv_flags=()
+    local __shellenv_verb
+    while [[ ${1-} == -v || ${1-} == -vv || ${1-} == -vvv || ${1-} == --verbose || ${1-} == --debug ]]; do
+        __shellenv_flags+=("$1")
+        shift
+    done
+    if ((${#__shellenv_flags[@]})); then
+        case ${1-} in
+        use | clear | refresh)
+            __shellenv_verb=$1
+            shift
+            set -- "$__shellenv_verb" "${__shellenv_flags[@]}" "$@"
+            ;;
+        *) set -- "${__shellenv_flags[@]}" "$@" ;;
+        esac
+    fi
     case ${1-} in
     use)
         shift

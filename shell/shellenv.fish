@@ -30,6 +30,20 @@ builtin -q path 2>/dev/null; and set __shellenv_has_path 1
 
 function shellenv --description 'shellenv: short-lived AWS keys in this shell'
     set -lx SHELLENV_SHELL fish
+    # The program's own flags may come first (`shellenv -v use NAME`): they go after the verb, which decides
+    # what the hook does (otherwise `-v refresh` would print the keys on the terminal instead of setting them).
+    set -l flags
+    while contains -- "$argv[1]" -v -vv -vvv --verbose --debug
+        set -a flags $argv[1]
+        set -e argv[1]
+    end
+    if set -q flags[1]
+        if contains -- "$argv[1]" use clear refresh
+            set argv $argv[1] $flags $argv[2..-1]
+        else
+            set argv $flags $argv
+        end
+    end
     switch "$argv[1]"
         case use
             if __shellenv_asks_help $argv[2..-1]

@@ -67,6 +67,27 @@ def test_other_subcommands_pass_through(shell: str, home: Path) -> None:
     session.close()
 
 
+def test_the_programs_flags_may_come_before_the_verb(shell: str, home: Path) -> None:
+    keys = cache_keys("dev", 7000)
+    session = open_session(shell, home)
+
+    prompt = session.run("shellenv -v use dev")
+    assert prompt.status == 0
+    assert "cache hit" in prompt.output or "cached" in prompt.output, prompt.output
+    assert session.environment("AWS_ACCESS_KEY_ID") == {"AWS_ACCESS_KEY_ID": keys.access_key_id}
+
+    prompt = session.run("shellenv --debug clear")
+    assert prompt.status == 0
+    assert "unset" not in prompt.output
+    assert session.environment("AWS_ACCESS_KEY_ID") == {"AWS_ACCESS_KEY_ID": None}
+
+    session.run("shellenv use dev")
+    prompt = session.run("shellenv -v refresh")  # a login is needed and there is no IdP: it fails
+    assert keys.secret_access_key not in prompt.output and "export" not in prompt.output
+    assert session.run("shellenv -v --version").output.startswith("shellenv ")
+    session.close()
+
+
 def test_status_is_preserved_for_the_users_prompt(shell: str, home: Path) -> None:
     session = open_session(shell, home, after=keys_line(shell, int(time.time()) + 600))
     assert session.run("false").status == 1
