@@ -91,11 +91,15 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_use(args: argparse.Namespace) -> int:
+    raise _hook_needed("use", "export", args.profile)
+
+
+def _hook_needed(verb: str, instead: str, profile: str | None) -> UsageError:
     shell = _detect_shell()
     hook = "shellenv init fish | source" if shell == "fish" else f'eval "$(shellenv init {shell})"'
-    raise UsageError(
-        f"`shellenv use` changes the current shell only through the shell hook: add `{hook}` to your "
-        f"shell's rc file and open a new shell, or run `eval \"$(shellenv export {args.profile or ''})\"`"
+    return UsageError(
+        f"`shellenv {verb}` changes the current shell only through the shell hook: add `{hook}` to "
+        f"your shell's rc file and open a new shell, or run `eval \"$(shellenv {instead} {profile or ''})\"`"
         .replace(" )", ")")
     )
 
@@ -115,6 +119,9 @@ def cmd_refresh(args: argparse.Namespace) -> int:
         raise UsageError("no active profile to refresh; name one: shellenv refresh PROFILE")
     if args.background:
         return _refresh_in_background(profile)
+    if not args.shell and sys.stdout.isatty():
+        # Run without the hook, the keys would only be printed on the screen, not set in the shell.
+        raise _hook_needed("refresh", "refresh", args.profile)
     from shellenv import shells
 
     shell = shells.get(args.shell or _detect_shell())

@@ -122,6 +122,20 @@ def test_use_without_the_hook_explains_the_hook(cli):
     assert 'eval "$(shellenv init zsh)"' in result.stderr
 
 
+def test_refresh_without_the_hook_asks_for_the_hook_and_prints_no_keys(cli, home):
+    import pexpect
+    from cli_fixtures import PROGRAM
+
+    # stdout is the terminal, as when the hook is missing: keys would only land on the screen.
+    child = pexpect.spawn(PROGRAM, ["refresh", "dev-admin"], env=cli.env, encoding="utf-8", timeout=30)
+    screen = child.read()
+    child.close()
+
+    assert child.exitstatus == ExitCode.USAGE, screen
+    assert "only through the shell hook" in screen and "export" not in screen.replace("`", "")
+    assert cli.assertions_issued() == 0
+
+
 def test_no_terminal_means_a_clear_error(cli, home):
     import subprocess
 
