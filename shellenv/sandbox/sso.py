@@ -2,6 +2,20 @@
 
 It owns their shared state (clients, device codes, tokens, assignments) and the test hooks under
 `/__sandbox/`. It answers in the rest-json shapes botocore parses; it never guards a real account.
+
+The person at the browser (either server):
+  GET/POST /device                            the verification page: a code, Allow and Deny;
+                                              `curl -d action=approve -d user_code=ABCD-EFGH URL/device`
+
+Test endpoints (the sandbox's own, never in AWS; bodies are JSON):
+  POST /__sandbox/approve, /__sandbox/deny    {"user_code": "ABCD-EFGH"}; no code: the newest pending
+  POST /__sandbox/auto-approve                {"enabled": true}: approve every new device at once
+  GET  /__sandbox/stats                       counters by operation, and the pending user codes
+  POST /__sandbox/fail                        {"operation": "ListAccounts" | "*", "error":
+                                              "TooManyRequestsException", "count": 1}
+  POST /__sandbox/expire                      {"what": "tokens" | "devices" | "registrations" |
+                                              "refresh_tokens"}: expire them now
+  POST /__sandbox/reset                       clients, devices, tokens, faults and counters cleared
 """
 
 from __future__ import annotations
