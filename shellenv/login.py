@@ -47,6 +47,8 @@ class Login:
             if cached:
                 return cached
         if cached_only:
+            if profile_name not in self.config.profiles and self.cache.load(profile_name) is None:
+                self.config.profile(profile_name)  # a typo: NotFoundError with a suggestion
             raise NeedsLoginError(
                 f"no valid cached keys for {profile_name}; run `shellenv use {profile_name}`"
             )

@@ -201,5 +201,7 @@ def test_whoami_asks_sts_with_the_active_keys_or_a_profiles_cache(ready):
 
     nothing = ready.run(["whoami", "dev-readonly"])
     assert nothing.exit_code == ExitCode.NEEDS_LOGIN and nothing.stderr.count("\n") == 1
+    typo = ready.run(["whoami", "dev-admn"])  # not "run `shellenv use dev-admn`", which cannot work
+    assert typo.exit_code == ExitCode.NOT_FOUND and "did you mean 'dev-admin'?" in typo.stderr
     bare = ready.run(["whoami"])
     assert bare.exit_code == ExitCode.USAGE and "shellenv use PROFILE" in bare.stderr
