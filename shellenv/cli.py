@@ -710,6 +710,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv[:1] == [COMPLETE]:  # on every Tab: no parser, no logging, nothing but names
         return _complete_names(argv[1:])
     parser = _parser_for(argv)
+    typo = _unknown_command(parser, argv)
+    if typo is not None:
+        _print_error(typo)
+        return ExitCode.USAGE
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse has printed its usage message
@@ -747,6 +751,20 @@ def _parser_for(argv: list[str]) -> argparse.ArgumentParser:
         if word in parser._subparsers._group_actions[0].choices:  # a command, not a typo
             return parser
     return build_parser()
+
+
+def _unknown_command(parser: argparse.ArgumentParser, argv: list[str]) -> UsageError | None:
+    """`shellenv uze`: one line with a suggestion, not argparse's list that shows the hidden commands."""
+    word = next((arg for arg in argv if not arg.startswith("-")), None)
+    choices = parser._subparsers._group_actions[0].choices if parser._subparsers else {}
+    if word is None or word in choices:
+        return None
+    import difflib  # only on a typo: start-up pays for every import
+
+    names = [name for name in choices if not name.startswith("__")]
+    close = difflib.get_close_matches(word, names, n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return UsageError(f"'{word}' is not a shellenv command{hint}; `shellenv --help` lists them")
 
 
 def _print_error(exc: ShellenvError) -> None:

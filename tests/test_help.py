@@ -66,7 +66,9 @@ def test_version_from_the_real_program():
 
 @pytest.mark.parametrize(("argv", "words"), [
     ([], "usage: shellenv"),
-    (["lgoin"], "invalid choice: 'lgoin'"),
+    (["lgoin"], "'lgoin' is not a shellenv command; `shellenv --help` lists them"),
+    (["uze", "dev-admin"], "'uze' is not a shellenv command (did you mean 'use'?)"),
+    (["-v", "lsit"], "(did you mean 'list'?)"),
     (["init", "tcsh"], "invalid choice: 'tcsh'"),
     (["doctor", "--timeout", "soon"], "invalid float value"),
 ])
@@ -76,6 +78,7 @@ def test_usage_mistakes_exit_with_the_usage_code(argv, words, capsys):
 
     assert captured.out == ""
     assert words in captured.err
+    assert "__dir" not in captured.err
 
 
 def test_the_exit_code_table_in_the_docs_is_complete():
