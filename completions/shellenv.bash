@@ -20,7 +20,7 @@ __shellenv_comp_spec() {
         ;;
     'use')
         __shellenv_comp_subs=''
-        __shellenv_comp_flags='-h --help -v --verbose --debug'
+        __shellenv_comp_flags='-h --help -v --verbose --debug --cached --quiet -q --credentials-file'
         __shellenv_comp_valued=''
         __shellenv_comp_args=('@profile')
         ;;

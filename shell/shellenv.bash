@@ -48,7 +48,7 @@ shellenv() {
     use)
         shift
         if __shellenv_asks_help "$@"; then
-            SHELLENV_SHELL=bash command "$__shellenv_prog" export "$@"
+            SHELLENV_SHELL=bash command "$__shellenv_prog" use "$@"
             return
         fi
         __shellenv_cached_use "$@" || __shellenv_eval export --shell bash "$@"

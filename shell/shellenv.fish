@@ -47,7 +47,7 @@ function shellenv --description 'shellenv: short-lived AWS keys in this shell'
     switch "$argv[1]"
         case use
             if __shellenv_asks_help $argv[2..-1]
-                command $__shellenv_prog export $argv[2..-1]
+                command $__shellenv_prog use $argv[2..-1]
                 return
             end
             __shellenv_cached_use $argv[2..-1]

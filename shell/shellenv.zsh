@@ -47,7 +47,7 @@ shellenv() {
     use)
         shift
         if __shellenv_asks_help "$@"; then
-            SHELLENV_SHELL=zsh command "$__shellenv_prog" export "$@"
+            SHELLENV_SHELL=zsh command "$__shellenv_prog" use "$@"
             return
         fi
         __shellenv_cached_use "$@" || __shellenv_eval export --shell zsh "$@"

@@ -602,16 +602,19 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     sub.add_argument("--no-completions", action="store_true",
                      help="leave out tab completion (e.g. when loading completions/ files yourself)")
 
-    sub = command("use", cmd_use, "log in (if needed) and put a profile's keys in this shell")
-    sub.add_argument("profile", nargs="?", help="a profile of the config; none: pick a role")
-
-    sub = command("export", cmd_export, "print shell code that sets a profile's keys (for eval)")
-    sub.add_argument("profile", nargs="?", help="a profile of the config; none: pick a role")
-    sub.add_argument("--shell", choices=shells, help="the shell to write code for (default: yours)")
-    sub.add_argument("--cached", action="store_true", help="only from the cache; never log in")
-    sub.add_argument("--quiet", "-q", action="store_true", help="no message about the active role")
-    sub.add_argument("--credentials-file", action="store_true",
-                     help="also write the keys to ~/.aws/credentials ($AWS_SHARED_CREDENTIALS_FILE)")
+    # The hook turns `use` into `export --shell SH`: both take the same options, so that `use --help`
+    # tells what `use` accepts and completion offers it.
+    for name, handler, text in (
+            ("use", cmd_use, "log in (if needed) and put a profile's keys in this shell"),
+            ("export", cmd_export, "print shell code that sets a profile's keys (for eval)")):
+        sub = command(name, handler, text)
+        sub.add_argument("profile", nargs="?", help="a profile of the config; none: pick a role")
+        if name == "export":
+            sub.add_argument("--shell", choices=shells, help="the shell to write code for (default: yours)")
+        sub.add_argument("--cached", action="store_true", help="only from the cache; never log in")
+        sub.add_argument("--quiet", "-q", action="store_true", help="no message about the active role")
+        sub.add_argument("--credentials-file", action="store_true",
+                         help="also write the keys to ~/.aws/credentials ($AWS_SHARED_CREDENTIALS_FILE)")
 
     sub = command("clear", cmd_clear, "print shell code that removes the keys shellenv set")
     sub.add_argument("--shell", choices=shells, help="the shell to write code for (default: yours)")

@@ -63,7 +63,8 @@ def test_other_subcommands_pass_through(shell: str, home: Path) -> None:
     session = open_session(shell, home)
     assert session.run("shellenv --version").output.startswith("shellenv ")
     prompt = session.run("shellenv use --help")
-    assert prompt.status == 0 and "usage:" in prompt.output
+    assert prompt.status == 0 and "usage: shellenv use " in prompt.output  # not export's help
+    assert "--cached" in prompt.output
     session.close()
 
 
