@@ -20,7 +20,7 @@ log = logs.get_logger("shellenv")
 
 EXAMPLES = {
     "init": 'eval "$(shellenv init bash)"       # in ~/.bashrc; zsh alike; fish: shellenv init fish | source',
-    "use": "shellenv use dev-admin              # log in if needed, keys into this shell",
+    "use": "shellenv use dev-admin             # log in if needed, keys into this shell",
     "export": 'eval "$(shellenv export --shell bash dev-admin)"   # the same, by hand or in a script',
     "clear": "shellenv clear                     # remove the keys from this shell",
     "refresh": "shellenv refresh                   # renew the active profile's keys now",
