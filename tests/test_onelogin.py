@@ -151,6 +151,12 @@ def test_password_is_asked_on_the_terminal_when_not_stored(login):
     assert ol.PASSWORDS[ol.BOB] not in tty.screen  # typed with echo off
 
 
+def test_an_empty_password_is_never_sent(login, onelogin_sandbox):
+    fails(login, AuthenticationError, "no password was entered for work",
+          script=[(r"Password for work: $", "")], username=ol.BOB, password=None)
+    assert onelogin_sandbox.stats()["saml_assertion_calls"] == 0  # no failed attempt toward a lockout
+
+
 def test_protect_code(login):
     assertion, tty = login([(CODE_PROMPT, totp(ol.PROTECT_SEED))], mfa="protect-code")
     assert assertion.roles and "Code from OneLogin Protect" in tty.screen

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from shellenv.errors import ConfigError, Interrupted, MfaError
+from shellenv.errors import AuthenticationError, ConfigError, Interrupted, MfaError
 
 if TYPE_CHECKING:
     from shellenv.config import IdpConfig
@@ -64,9 +64,14 @@ class Secrets:
                 self._password = stored
                 self._password_from_keyring = self.in_keyring("password")
             else:
-                self._password = self.terminal.ask(
+                typed = self.terminal.ask(
                     f"Password for {self.idp.name}: ", secret=True, why="a password"
                 )
+                if not typed:
+                    # Sent, an empty password would be one more failed login toward a lockout.
+                    raise AuthenticationError(
+                        f"no password was entered for {self.idp.name}; run the command again")
+                self._password = typed
         return self._password
 
     def reject_password(self) -> None:
