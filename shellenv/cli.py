@@ -261,10 +261,22 @@ def cmd_exec(args: argparse.Namespace) -> int:
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         raise UsageError("name the command to run: shellenv exec PROFILE -- COMMAND [ARGS...]")
+    program = _find_program(command[0])  # before the login: a typo must not cost a password and a code
     credentials = _login().credentials(args.profile)
     env = {k: v for k, v in os.environ.items() if k not in CONTRADICTING and k not in EXPORTED}
     env.update(credentials.environment())
-    return _run(command, env)
+    return _run([program, *command[1:]], env)
+
+
+def _find_program(name: str) -> str:
+    import shutil
+
+    program = shutil.which(name)
+    if program is None:
+        from shellenv.errors import NotFoundError
+
+        raise NotFoundError(f"command not found: {name}; check its name or your PATH")
+    return program
 
 
 def _run(command: list[str], env: dict[str, str]) -> int:
@@ -273,15 +285,9 @@ def _run(command: list[str], env: dict[str, str]) -> int:
     Ctrl-C and Ctrl-\\ reach the command from the terminal itself, so shellenv only outlives them; the
     signals a supervisor sends to shellenv alone (TERM, HUP, USR1, USR2) are handed on to the command.
     """
-    import shutil
     import signal
     import subprocess
 
-    program = shutil.which(command[0], path=env.get("PATH"))
-    if program is None:
-        from shellenv.errors import NotFoundError
-
-        raise NotFoundError(f"command not found: {command[0]}; check its name or your PATH")
     # The handlers go in before the command starts, so a signal that arrives at once is not lost: until
     # the command exists it waits in `early`. Caught signals are reset for the command by exec.
     children: list[subprocess.Popen[bytes]] = []
@@ -297,7 +303,7 @@ def _run(command: list[str], env: dict[str, str]) -> int:
         signal.signal(number, forward)
     for number in (signal.SIGINT, signal.SIGQUIT):
         signal.signal(number, lambda *_: None)
-    child = subprocess.Popen([program, *command[1:]], env=env)  # noqa: S603 - the user's own command
+    child = subprocess.Popen(command, env=env)  # noqa: S603 - the user's own command
     children.append(child)
     for number in early:
         child.send_signal(number)

@@ -100,6 +100,14 @@ def test_exec_failures_are_one_line(ready, args, code, words):
     assert "Traceback" not in result.stderr
 
 
+def test_a_mistyped_command_fails_before_any_login(cli):
+    # dev-readonly has no cached keys: a login would ask for a password that nobody types here.
+    result = cli.run(["exec", "dev-readonly", "--", "terrafrom", "plan"], timeout=10)
+
+    assert result.exit_code == ExitCode.NOT_FOUND and "command not found: terrafrom" in result.stderr
+    assert "Password" not in result.screen and cli.assertions_issued() == 0
+
+
 # -- console ------------------------------------------------------------------------------------------------
 
 
