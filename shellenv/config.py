@@ -165,7 +165,7 @@ def parse(text: str, path: Path) -> Config:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: {exc}; fix the TOML syntax there") from None
+        raise ConfigError(_syntax_error(path, str(exc))) from None
     return _Reader(text, path).read(data)
 
 
@@ -387,6 +387,25 @@ def _table_pattern(table: str) -> str:
     if len(parts) == 1:
         return re.escape(parts[0])
     return re.escape(parts[0]) + r"\s*\.\s*[\"']?" + re.escape(parts[1]) + r"[\"']?"
+
+
+# What the TOML parser's words usually mean in a hand-edited config.
+_SYNTAX_HINTS = (
+    ("Illegal character '\\n'", "a quoted string is not closed: end it with its quote"),
+    ("Invalid value", 'a value without quotes: write text in quotes, e.g. region = "eu-west-1"'),
+    ("Cannot overwrite a value", "a key (or table) is written twice: keep one"),
+)
+
+
+def _syntax_error(path: Path, said: str) -> str:
+    """`path:LINE: what is wrong (the parser's words); what to do`, like the other config errors."""
+    match = re.search(r"\(at line (\d+), column \d+\)", said)
+    where = f"{path}:{match.group(1)}" if match else str(path)
+    words = re.sub(r"\s*\(at line \d+, column \d+\)", "", said)
+    hint = next((text for key, text in _SYNTAX_HINTS if key in words), None)
+    if hint:
+        return f"{where}: {hint} ({words})"
+    return f"{where}: {words}; fix the TOML syntax there"
 
 
 def _suggest(word: str, choices: Any) -> str:

@@ -151,7 +151,9 @@ def test_no_terminal_means_a_clear_error(cli, home):
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("[idp.a\n", r"config\.toml: .*line 1.*fix the TOML syntax"),
+        ("[idp.a\n", r"config\.toml:1: Expected '\]' .*; fix the TOML syntax there"),
+        ('[idp.a]\nusername = "alice\n', r"config\.toml:2: a quoted string is not closed"),
+        ('[profile.p]\nregion = eu-west-1\n', r"config\.toml:2: a value without quotes"),
         ('[profile.p]\nidp = "nope"\nrole_arn = "arn:aws:iam::111111111111:role/A"\n',
          r"config\.toml:2: \[profile\.p\] idp: names no \[idp\.nope\]"),
         ('[idp.a]\ntype = "onelogin"\nregion = "us"\nsubdomain = "s"\napp_id = "1"\nclient_id = "c"\n'
