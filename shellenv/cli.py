@@ -493,7 +493,7 @@ def _rfc3339(timestamp: Any) -> str:
 def _say_active(login: Any, credentials: Any) -> None:
     from shellenv.terminal import Terminal
 
-    Terminal().message(f"{credentials.summary()}, valid {_duration_words(credentials.seconds_left())}")
+    Terminal().message(f"{credentials.summary()}, valid {_duration_words(credentials.whole_seconds_left())}")
 
 
 def _duration_words(seconds: float) -> str:

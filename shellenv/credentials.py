@@ -87,6 +87,11 @@ class Credentials(NamedTuple):
         now = now or dt.datetime.now(dt.timezone.utc)
         return (utc(self.expiration) - now).total_seconds()
 
+    def whole_seconds_left(self) -> int:
+        """Seconds left as the shells count them (expiry less the current whole second), so that a
+        message and the prompt segment say the same minutes."""
+        return self.expiry_epoch - int(dt.datetime.now(dt.timezone.utc).timestamp())
+
     def valid_for(self, seconds: float, now: dt.datetime | None = None) -> bool:
         """True when the keys stay valid for at least `seconds` more."""
         return self.seconds_left(now) >= seconds

@@ -541,7 +541,7 @@ def _with_region(credentials: Credentials, region: str) -> Credentials:
 
 
 def _summary(credentials: Credentials) -> str:
-    minutes = max(0, int(credentials.seconds_left() // 60))
+    minutes = max(0, credentials.whole_seconds_left() // 60)
     hours, minutes = divmod(minutes, 60)
     valid = f"{hours}h{minutes:02d}m" if hours else f"{minutes}m"
     account = credentials.account_alias or credentials.account_id
