@@ -321,11 +321,9 @@ def cmd_console(args: argparse.Namespace) -> int:
     landing = console.destination(credentials.partition, credentials.region, args.service)
     url = console.signin_url(credentials, session_duration=args.duration, landing=landing)
     if args.open:
-        import webbrowser
+        from shellenv.terminal import Terminal, open_browser
 
-        from shellenv.terminal import Terminal
-
-        if webbrowser.open(url):
+        if open_browser(url):
             Terminal().message(f"opened the AWS console as {credentials.role_arn} in your browser")
             return ExitCode.OK
         Terminal().message("could not open a browser; open this URL within 15 minutes:")

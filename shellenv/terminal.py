@@ -15,6 +15,7 @@ from typing import TextIO
 from shellenv.errors import Interrupted, NeedsLoginError
 
 TTY_PATH = "/dev/tty"
+NO_BROWSER = "SHELLENV_NO_BROWSER"  # set: never open a browser, print the URL
 # C0 controls, DEL and C1 controls: a terminal obeys them (OSC 52 sets the clipboard, CSI moves the cursor).
 _CONTROLS = frozenset([*range(32), *range(0x7F, 0xA0)])
 
@@ -179,3 +180,25 @@ def _read_hidden(tty: _Tty, prompt: str) -> str:
     if not answer:
         raise Interrupted("no answer: the terminal was closed")
     return answer.rstrip("\r\n")
+
+
+def open_browser(url: str) -> bool:
+    """Open `url` in a browser when one can be shown; stdout stays clean for the shell's eval."""
+    if os.environ.get(NO_BROWSER):
+        return False
+    graphical = sys.platform in ("darwin", "win32") or any(
+        os.environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "BROWSER")
+    )
+    if not graphical:
+        return False
+    import webbrowser
+
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)  # a browser launcher that prints must not print into the eval channel
+        return bool(webbrowser.open(url, new=2))
+    except Exception:  # noqa: BLE001 - a browser that fails to start is not an error
+        return False
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)

@@ -64,7 +64,7 @@ def test_a_browser_that_prints_leaves_stdout_clean(home: Path, tmp_path: Path, p
     browser.write_text("#!/bin/sh\necho \"Opening in existing browser session: $1\"\n")
     browser.chmod(0o755)
     opener = {"okta": "from shellenv.providers.okta import _default_browser as open_it",
-              "sso": "from shellenv.providers.sso import open_browser as open_it"}[provider]
+              "sso": "from shellenv.terminal import open_browser as open_it"}[provider]
     code = f"{opener}\nopen_it('https://example.com/activate?user_code=ABCD')\n"
     env = {**os.environ, "BROWSER": str(browser), "DISPLAY": ":99"}
     env.pop("SHELLENV_NO_BROWSER", None)

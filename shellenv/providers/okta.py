@@ -643,6 +643,6 @@ def _display_available() -> bool:
 def _default_browser(url: str) -> None:
     """The sign-in page in a browser, as for IAM Identity Center: SHELLENV_NO_BROWSER is honoured, and the
     launcher (and the browser it starts) write to stderr, never into the stdout the shell evals."""
-    from shellenv.providers.sso import open_browser
+    from shellenv.terminal import open_browser
 
     open_browser(url)

@@ -11,8 +11,6 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import os
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -35,6 +33,7 @@ from shellenv.errors import (
     ShellenvError,
     TlsError,
 )
+from shellenv.terminal import open_browser
 
 if TYPE_CHECKING:
     from shellenv.config import IdpConfig
@@ -53,7 +52,6 @@ DEFAULT_POLL_INTERVAL = 5  # RFC 8628's default when the service names no interv
 SLOW_DOWN_STEP = 5  # RFC 8628: after slow_down, wait this much longer between polls from then on
 LIST_WORKERS = 8  # accounts whose roles are listed at once
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-NO_BROWSER_VARIABLE = "SHELLENV_NO_BROWSER"
 
 
 @dataclass(frozen=True)
@@ -588,26 +586,3 @@ def _quiet_botocore() -> None:
         logger = logging.getLogger(name)
         if logger.getEffectiveLevel() < logging.INFO:
             logger.setLevel(logging.INFO)
-
-
-def open_browser(url: str) -> bool:
-    """Open `url` in a browser when one can be shown; stdout stays clean for the shell's eval."""
-    if os.environ.get(NO_BROWSER_VARIABLE):
-        return False
-    graphical = sys.platform in ("darwin", "win32") or any(
-        os.environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "BROWSER")
-    )
-    if not graphical:
-        return False
-    import webbrowser
-
-    saved = os.dup(1)
-    try:
-        os.dup2(2, 1)  # a browser launcher that prints must not print into the eval channel
-        return bool(webbrowser.open(url, new=2))
-    except Exception as exc:  # noqa: BLE001 - a browser that fails to start is not an error
-        log.debug("could not open a browser: %s", type(exc).__name__)
-        return False
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
