@@ -37,7 +37,7 @@ __shellenv_comp_spec() {
         ;;
     'refresh')
         __shellenv_comp_subs=''
-        __shellenv_comp_flags='-h --help -v --verbose --debug --shell --background --credentials-file'
+        __shellenv_comp_flags='-h --help -v --verbose --debug --shell --credentials-file'
         __shellenv_comp_valued='--shell'
         __shellenv_comp_args=('@profile')
         ;;

@@ -26,7 +26,7 @@ EXAMPLES = {
     "refresh": "shellenv refresh                   # renew the active profile's keys now",
     "list": "shellenv list                      # profiles, roles, and how long cached keys last",
     "whoami": "shellenv whoami                    # who AWS says the active keys are",
-    "sandbox": "shellenv sandbox > ~/.config/shellenv/config.toml   # local IdPs + STS, and a config",
+    "sandbox": "mkdir -p ~/.config/shellenv && shellenv sandbox > ~/.config/shellenv/config.toml",
     "credential-process": "shellenv credential-process dev-admin   # what ~/.aws/config runs",
     "configure-aws": "shellenv configure-aws dev-admin   # aws --profile dev-admin ... refreshes itself",
     "exec": "shellenv exec dev-admin -- terraform plan   # one command with the keys",
@@ -627,7 +627,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     sub.add_argument("profile", nargs="?", help="default: the active profile ($SHELLENV_PROFILE)")
     sub.add_argument("--shell", choices=shells, help="the shell to write code for (default: yours)")
     sub.add_argument("--background", action="store_true",
-                     help="renew the cache only, asking nothing (for automatic refresh)")
+                     help=argparse.SUPPRESS)  # the hook's automatic refresh: renew the cache, ask nothing
     sub.add_argument("--credentials-file", action="store_true",
                      help="also write the keys to ~/.aws/credentials ($AWS_SHARED_CREDENTIALS_FILE)")
 

@@ -74,8 +74,9 @@ def test_every_command_and_flag_is_in_the_table():
     assert not any(name.startswith("__") for name in shown)  # hidden helpers have no help text
     for name in shown:
         assert f"'{name}'" in text or f" {name}" in text, name
-    for flag in ("--no-prompt", "--credentials-file", "--background", "--timeout", "--state"):
+    for flag in ("--no-prompt", "--credentials-file", "--timeout", "--state"):
         assert flag in text, flag
+    assert "--background" not in text  # the hook's own flag, hidden from --help and Tab
 
 
 def test_bash_file_passes_shellcheck():
