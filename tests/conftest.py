@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 _HERE = Path(__file__).parent
 pytest_plugins = [
@@ -22,6 +23,12 @@ pytest_plugins = [
 ]
 
 REQUIRE_ALL = os.environ.get("SHELLENV_REQUIRE_ALL") == "1"
+
+# CI runs the same examples every time (a property that fails there fails here too, with the same input);
+# a developer's runs keep exploring new ones.
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 def missing(what: str) -> None:
